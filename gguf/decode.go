@@ -190,16 +190,16 @@ func (d *decoder) array(what string, depth int) (Value, error) {
 	case String:
 		a := make([]string, n)
 		for i := range a {
-			if a[i], err = d.str(fmt.Sprintf("%s[%d]", what, i), maxStringLen); err != nil {
-				return Value{}, err
+			if a[i], err = d.str(what+" element", maxStringLen); err != nil {
+				return Value{}, fmt.Errorf("element %d: %w", i, err)
 			}
 		}
 		v.v = a
 	case Array:
 		a := make([]Value, n)
 		for i := range a {
-			if a[i], err = d.value(Array, fmt.Sprintf("%s[%d]", what, i), depth); err != nil {
-				return Value{}, err
+			if a[i], err = d.value(Array, what+" element", depth); err != nil {
+				return Value{}, fmt.Errorf("element %d: %w", i, err)
 			}
 		}
 		v.v = a

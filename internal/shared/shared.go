@@ -13,12 +13,19 @@ import (
 const Env = "GOLEM_SHARED"
 
 // Dir returns the shared folder, or skips the test when GOLEM_SHARED is unset or the
-// folder is missing.
+// folder is missing. A relative GOLEM_SHARED is taken from the module root, so
+// `GOLEM_SHARED=../shared go test ./...` works although each package's tests run in
+// the package's own folder.
 func Dir(tb testing.TB) string {
 	tb.Helper()
 	dir := os.Getenv(Env)
 	if dir == "" {
 		tb.Skipf("%s is not set: skipping the test of the full shared reference data (set it to ../shared)", Env)
+	}
+	if !filepath.IsAbs(dir) {
+		if root, ok := moduleRoot(); ok {
+			dir = filepath.Join(root, dir)
+		}
 	}
 	if _, err := os.Stat(dir); err != nil {
 		tb.Skipf("%s=%s: %v", Env, dir, err)
@@ -34,4 +41,22 @@ func Path(tb testing.TB, elem ...string) string {
 		tb.Skipf("shared data %s is missing: %v", p, err)
 	}
 	return p
+}
+
+// moduleRoot finds the folder holding go.mod, from the working directory upwards.
+func moduleRoot() (string, bool) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", false
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+	}
 }
