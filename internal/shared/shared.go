@@ -27,10 +27,11 @@ func Dir(tb testing.TB) string {
 			dir = filepath.Join(root, dir)
 		}
 	}
-	if _, err := os.Stat(dir); err != nil {
+	resolved, err := filepath.EvalSymlinks(dir)
+	if err != nil {
 		tb.Skipf("%s=%s: %v", Env, dir, err)
 	}
-	return dir
+	return resolved
 }
 
 // Path joins elem onto the shared folder, skipping the test when that path is missing.
