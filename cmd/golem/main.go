@@ -72,5 +72,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 func commands() []*cobra.Command {
 	return []*cobra.Command{
 		newInfoCmd(),
+		newTokenizeCmd(),
+		newDetokenizeCmd(),
+		newQuantizeCmd(),
 	}
 }
