@@ -133,6 +133,9 @@ type Ops interface {
 	// [n, k, in] (one per token and expert); dst[t, j] = x[t, j or 0] · w[ids[t, j]]ᵀ,
 	// shape [n, k, out].
 	MatMulID(dst, x, w, ids Tensor) error
+	// WeightedSum combines expert outputs: dst[t] = Σ_j w[t, j]·x[t, j] for x
+	// [n, k, d], w [n, k] and dst [n, d], summed in slot order.
+	WeightedSum(dst, x, w Tensor) error
 	// GetRows: dst[i] = table[ids[i]] as F32, for a table of any supported type.
 	GetRows(dst, table Tensor, ids []int32) error
 	// RMSNorm: dst = x / sqrt(mean(x²) + eps) per row, times w when w is not nil.

@@ -58,6 +58,8 @@ func Cases() []Case {
 			Case{Op: "SOFTMAX", Shape: s, MaxNMSE: nmseSoftmax},
 		)
 	}
+	cs = append(cs, Case{Op: "WEIGHTED_SUM", Shape: Shape{Rows: 7, Used: 2, Cols: 256}, MaxNMSE: nmseElementwise},
+		Case{Op: "WEIGHTED_SUM", Shape: Shape{Rows: 3, Used: 5, Cols: 13}, MaxNMSE: nmseElementwise})
 	for _, v := range []string{"", "renorm"} {
 		cs = append(cs, Case{Op: "TOP_K", Shape: Shape{Rows: 7, Experts: 8, Used: 2}, Variant: v, MaxNMSE: nmseSoftmax})
 	}

@@ -99,6 +99,25 @@ func Execute(b backend.Backend, c Case, seed uint64) (out []float32, skip string
 		out, err := read(b, dst)
 		return out, "", err
 
+	case "WEIGHTED_SUM":
+		x, _, err := in.activation("x", 1, s.Rows, s.Used, s.Cols)
+		if err != nil {
+			return nil, "", err
+		}
+		w, _, err := in.activation("w", 1, s.Rows, s.Used)
+		if err != nil {
+			return nil, "", err
+		}
+		dst, err := in.alloc("dst", s.Rows, s.Cols)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := b.WeightedSum(dst, x, w); err != nil {
+			return nil, "", err
+		}
+		out, err := read(b, dst)
+		return out, "", err
+
 	case "RMS_NORM", "LAYER_NORM", "SILU", "GELU", "SCALE", "SOFTMAX", "SWIGLU", "GEGLU", "ADD", "MUL":
 		return rowCase(in, c)
 

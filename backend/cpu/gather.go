@@ -190,3 +190,47 @@ func (b *Backend) MatMulID(dst, x, w, ids backend.Tensor) error {
 	}
 	return nil
 }
+
+// WeightedSum combines each token's k expert outputs with its routing weights, as
+// llama.cpp does: each output scaled in float32, then added in slot order.
+func (b *Backend) WeightedSum(dst, x, w backend.Tensor) error {
+	d, err := b.own(dst, "weighted_sum dst")
+	if err != nil {
+		return err
+	}
+	xt, err := b.own(x, "weighted_sum x")
+	if err != nil {
+		return err
+	}
+	wt, err := b.own(w, "weighted_sum w")
+	if err != nil {
+		return err
+	}
+	if xt.dt != gguf.TypeF32 || len(xt.shape) != 3 {
+		return fmt.Errorf("weighted_sum: x %s must be F32 [n, k, d]", xt)
+	}
+	n, k, dim := xt.shape[0], xt.shape[1], xt.shape[2]
+	if wt.dt != gguf.TypeF32 || wt.rows() != n || wt.rowLen() != k {
+		return fmt.Errorf("weighted_sum: w %s, want F32 [%d %d]", wt, n, k)
+	}
+	if d.dt != gguf.TypeF32 || d.rows() != n || d.rowLen() != dim {
+		return fmt.Errorf("weighted_sum: dst %s, want F32 [%d %d]", d, n, dim)
+	}
+	for t := range n {
+		out := d.f32[t*dim : (t+1)*dim]
+		for j := range k {
+			wj := wt.f32[t*k+j]
+			row := xt.f32[(t*k+j)*dim : (t*k+j+1)*dim]
+			if j == 0 {
+				for i, v := range row {
+					out[i] = v * wj
+				}
+				continue
+			}
+			for i, v := range row {
+				out[i] += v * wj
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// hasAVX2 selects the assembly kernels: AVX2 for the integer and float arithmetic, FMA
+// for the accumulation, F16C for the fp16 scales and F16 rows.
+var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
+
+// Implemented in float_amd64.s.
+
+//go:noescape
+func dotF32AVX2(a, b *float32, n int) float32
+
+//go:noescape
+func dotF16AVX2(w, x *byte, n int) float32
+
+// Implemented in legacy_amd64.s.
+
+//go:noescape
+func dotQ4_0AVX2(w, x *byte, nBlocks int) float32
+
+//go:noescape
+func q4_0x4AVX2(dst *float32, w *byte, rowStride int, x *byte, nBlocks int)
+
+//go:noescape
+func dotQ8_0AVX2(w, x *byte, nBlocks int) float32
+
+//go:noescape
+func q8_0x4AVX2(dst *float32, w *byte, rowStride int, x *byte, nBlocks int)
+
+// Implemented in kquants_amd64.s.
+
+//go:noescape
+func dotQ4_KAVX2(w, x *byte, nBlocks int) float32
+
+//go:noescape
+func dotQ6_KAVX2(w, x *byte, nBlocks int) float32
+
+// matVecQ4_0AVX2 runs four rows per call, which share the activation loads and their
+// fp16 scales, and the last rows one at a time. The caller has checked every row.
+func matVecQ4_0AVX2(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
+	r := 0
+	for ; r+4 <= len(dst); r += 4 {
+		q4_0x4AVX2(&dst[r], &w[r*rowStride], rowStride, &x[0], nBlocks)
+	}
+	for ; r < len(dst); r++ {
+		dst[r] = dotQ4_0AVX2(&w[r*rowStride], &x[0], nBlocks)
+	}
+}
+
+// matVecQ8_0AVX2 is matVecQ4_0AVX2 for Q8_0 weights.
+func matVecQ8_0AVX2(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
+	r := 0
+	for ; r+4 <= len(dst); r += 4 {
+		q8_0x4AVX2(&dst[r], &w[r*rowStride], rowStride, &x[0], nBlocks)
+	}
+	for ; r < len(dst); r++ {
+		dst[r] = dotQ8_0AVX2(&w[r*rowStride], &x[0], nBlocks)
+	}
+}

@@ -1,0 +1,232 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+#define HSUM8(Y, X, T) \
+	VEXTRACTF128 $1, Y, T; \
+	VADDPS       T, X, X;  \
+	VMOVHLPS     X, X, T;  \
+	VADDPS       T, X, X;  \
+	VMOVSHDUP    X, T;     \
+	VADDSS       T, X, X
+
+// BCAST32 fills every byte of Y with the byte c (X is Y's low half).
+#define BCAST32(c, X, Y) \
+	MOVL         c, AX; \
+	VMOVD        AX, X; \
+	VPBROADCASTD X, Y
+
+// Q8_0 activation block (34 bytes): d f16, 32 int8 quants. The activation side of a
+// block is loaded once per block: Y1 = quants, Y12 = d broadcast as float32.
+#define LOADX(off) \
+	VMOVDQU      off+2(DI), Y1; \
+	VPBROADCASTW off(DI), X12;  \
+	VCVTPH2PS    X12, Y12
+
+// Q4_0 block (18 bytes): d f16, 16 bytes of nibbles (element j low, j+16 high).
+// The nibbles are used unsigned (0..15) against the signed activations, and
+// 8*sum(activations), computed once per block in Y3 (Y13 = bytes of 8), is subtracted:
+// sum((q-8)*y) = sum(q*y) - sum(8*y). Y15 = bytes of 0x0f, Y14 = words of 1.
+#define Q4_0_ROW(R, off, acc) \
+	VMOVDQU      off+2(R), X0;     \
+	VPSRLW       $4, X0, X2;       \
+	VINSERTI128  $1, X2, Y0, Y0;   \
+	VPAND        Y15, Y0, Y0;      \
+	VPMADDUBSW   Y1, Y0, Y0;       \
+	VPSUBW       Y3, Y0, Y0;       \
+	VPMADDWD     Y14, Y0, Y0;      \
+	VCVTDQ2PS    Y0, Y0;           \
+	VPBROADCASTW off(R), X2;       \
+	VCVTPH2PS    X2, Y2;           \
+	VMULPS       Y12, Y2, Y2;      \
+	VFMADD231PS  Y2, Y0, acc
+
+#define Q4_0_CONSTS \
+	BCAST32($0x0f0f0f0f, X15, Y15); \
+	BCAST32($0x00010001, X14, Y14); \
+	BCAST32($0x08080808, X13, Y13)
+
+// func dotQ4_0AVX2(w, x *byte, nBlocks int) float32
+TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ   w+0(FP), SI
+	MOVQ   x+8(FP), DI
+	MOVQ   nBlocks+16(FP), CX
+	Q4_0_CONSTS
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+
+q40loop2:
+	CMPQ       CX, $2
+	JLT        q40tail
+	LOADX(0)
+	VPMADDUBSW Y1, Y13, Y3
+	Q4_0_ROW(SI, 0, Y8)
+	LOADX(34)
+	VPMADDUBSW Y1, Y13, Y3
+	Q4_0_ROW(SI, 18, Y9)
+	ADDQ       $36, SI
+	ADDQ       $68, DI
+	SUBQ       $2, CX
+	JMP        q40loop2
+
+q40tail:
+	TESTQ      CX, CX
+	JEQ        q40done
+	LOADX(0)
+	VPMADDUBSW Y1, Y13, Y3
+	Q4_0_ROW(SI, 0, Y8)
+
+q40done:
+	VADDPS     Y9, Y8, Y8
+	HSUM8(Y8, X8, X0)
+	VMOVSS     X8, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func q4_0x4AVX2(dst *float32, w *byte, rowStride int, x *byte, nBlocks int)
+TEXT ·q4_0x4AVX2(SB), NOSPLIT, $0-40
+	MOVQ   w+8(FP), SI
+	MOVQ   rowStride+16(FP), DX
+	MOVQ   x+24(FP), DI
+	MOVQ   nBlocks+32(FP), CX
+	LEAQ   (SI)(DX*1), R8
+	LEAQ   (R8)(DX*1), R9
+	LEAQ   (R9)(DX*1), R10
+	SHLQ   $2, DX // prefetch distance: the next tile of four rows
+	Q4_0_CONSTS
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	TESTQ  CX, CX
+	JEQ    q40x4done
+
+q40x4loop:
+	PREFETCHT0 (SI)(DX*1)
+	PREFETCHT0 (R8)(DX*1)
+	PREFETCHT0 (R9)(DX*1)
+	PREFETCHT0 (R10)(DX*1)
+	LOADX(0)
+	VPMADDUBSW Y1, Y13, Y3
+	Q4_0_ROW(SI, 0, Y8)
+	Q4_0_ROW(R8, 0, Y9)
+	Q4_0_ROW(R9, 0, Y10)
+	Q4_0_ROW(R10, 0, Y11)
+	ADDQ       $18, SI
+	ADDQ       $18, R8
+	ADDQ       $18, R9
+	ADDQ       $18, R10
+	ADDQ       $34, DI
+	DECQ       CX
+	JNZ        q40x4loop
+
+q40x4done:
+	MOVQ       dst+0(FP), AX
+	HSUM8(Y8, X8, X0)
+	HSUM8(Y9, X9, X0)
+	HSUM8(Y10, X10, X0)
+	HSUM8(Y11, X11, X0)
+	VMOVSS     X8, (AX)
+	VMOVSS     X9, 4(AX)
+	VMOVSS     X10, 8(AX)
+	VMOVSS     X11, 12(AX)
+	VZEROUPPER
+	RET
+
+// Q8_0 block (34 bytes): d f16, 32 int8. vpmaddubsw wants one unsigned operand: |w| and
+// y with w's sign. Quants of -128 are outside the contract (ggml's quantizers never write
+// them).
+#define Q8_0_ROW(R, off, acc) \
+	VMOVDQU      off+2(R), Y0;  \
+	VPSIGNB      Y0, Y0, Y2;    \
+	VPSIGNB      Y0, Y1, Y0;    \
+	VPMADDUBSW   Y0, Y2, Y0;    \
+	VPMADDWD     Y14, Y0, Y0;   \
+	VCVTDQ2PS    Y0, Y0;        \
+	VPBROADCASTW off(R), X2;    \
+	VCVTPH2PS    X2, Y2;        \
+	VMULPS       Y12, Y2, Y2;   \
+	VFMADD231PS  Y2, Y0, acc
+
+// func dotQ8_0AVX2(w, x *byte, nBlocks int) float32
+TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ   w+0(FP), SI
+	MOVQ   x+8(FP), DI
+	MOVQ   nBlocks+16(FP), CX
+	BCAST32($0x00010001, X14, Y14)
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+
+q80loop2:
+	CMPQ   CX, $2
+	JLT    q80tail
+	LOADX(0)
+	Q8_0_ROW(SI, 0, Y8)
+	LOADX(34)
+	Q8_0_ROW(SI, 34, Y9)
+	ADDQ   $68, SI
+	ADDQ   $68, DI
+	SUBQ   $2, CX
+	JMP    q80loop2
+
+q80tail:
+	TESTQ  CX, CX
+	JEQ    q80done
+	LOADX(0)
+	Q8_0_ROW(SI, 0, Y8)
+
+q80done:
+	VADDPS     Y9, Y8, Y8
+	HSUM8(Y8, X8, X0)
+	VMOVSS     X8, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func q8_0x4AVX2(dst *float32, w *byte, rowStride int, x *byte, nBlocks int)
+TEXT ·q8_0x4AVX2(SB), NOSPLIT, $0-40
+	MOVQ   w+8(FP), SI
+	MOVQ   rowStride+16(FP), DX
+	MOVQ   x+24(FP), DI
+	MOVQ   nBlocks+32(FP), CX
+	LEAQ   (SI)(DX*1), R8
+	LEAQ   (R8)(DX*1), R9
+	LEAQ   (R9)(DX*1), R10
+	SHLQ   $2, DX // prefetch distance: the next tile of four rows
+	BCAST32($0x00010001, X14, Y14)
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	TESTQ  CX, CX
+	JEQ    q80x4done
+
+q80x4loop:
+	PREFETCHT0 (SI)(DX*1)
+	PREFETCHT0 (R8)(DX*1)
+	PREFETCHT0 (R9)(DX*1)
+	PREFETCHT0 (R10)(DX*1)
+	LOADX(0)
+	Q8_0_ROW(SI, 0, Y8)
+	Q8_0_ROW(R8, 0, Y9)
+	Q8_0_ROW(R9, 0, Y10)
+	Q8_0_ROW(R10, 0, Y11)
+	ADDQ   $34, SI
+	ADDQ   $34, R8
+	ADDQ   $34, R9
+	ADDQ   $34, R10
+	ADDQ   $34, DI
+	DECQ   CX
+	JNZ    q80x4loop
+
+q80x4done:
+	MOVQ       dst+0(FP), AX
+	HSUM8(Y8, X8, X0)
+	HSUM8(Y9, X9, X0)
+	HSUM8(Y10, X10, X0)
+	HSUM8(Y11, X11, X0)
+	VMOVSS     X8, (AX)
+	VMOVSS     X9, 4(AX)
+	VMOVSS     X10, 8(AX)
+	VMOVSS     X11, 12(AX)
+	VZEROUPPER
+	RET
