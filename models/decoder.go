@@ -163,8 +163,8 @@ type buffers struct {
 	x, h, q, k, v, attn, o, gate, up backend.Tensor
 	// Mixture of experts.
 	router, weights, ids, ge, ue, de backend.Tensor
-	out                               backend.Tensor // gathered output rows
-	logits                            backend.Tensor
+	out                              backend.Tensor // gathered output rows
+	logits                           backend.Tensor
 }
 
 func newBuffers(b backend.Backend, cfg *Config, n int) (*buffers, error) {
