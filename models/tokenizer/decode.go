@@ -11,6 +11,9 @@ type DecodeOptions struct {
 	// SkipSpecial leaves control and unknown tokens (BOS, <|im_end|>, ...) out
 	// instead of writing their text.
 	SkipSpecial bool
+	// Continuation says the text continues text already shown (a prompt): the
+	// first token keeps its leading space.
+	Continuation bool
 }
 
 // Piece is the bytes token id decodes to on its own: byte tokens as their byte,
@@ -34,7 +37,7 @@ func (t *Tokenizer) Decode(ids []int32) (string, error) {
 func (t *Tokenizer) DecodeWith(ids []int32, opts DecodeOptions) (string, error) {
 	var sb strings.Builder
 	for i, id := range ids {
-		p, err := t.pieceFor(id, opts, i == 0)
+		p, err := t.pieceFor(id, opts, i == 0 && !opts.Continuation)
 		if err != nil {
 			return "", err
 		}
@@ -69,7 +72,7 @@ type StreamDecoder struct {
 // NewStreamDecoder starts a stream; its first token is treated like the first
 // token given to Decode.
 func (t *Tokenizer) NewStreamDecoder(opts DecodeOptions) *StreamDecoder {
-	return &StreamDecoder{t: t, opts: opts}
+	return &StreamDecoder{t: t, opts: opts, started: opts.Continuation}
 }
 
 // Add decodes one more id and returns the text now complete ("" while a character
