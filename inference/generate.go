@@ -116,8 +116,8 @@ func (s *Session) Eval(ctx context.Context, tokens []int32) error {
 type StopReason string
 
 const (
-	StopEOG    StopReason = "eog"    // the model produced an end-of-generation token
-	StopLength StopReason = "length" // the requested number of tokens was reached
+	StopEOG    StopReason = "eog"     // the model produced an end-of-generation token
+	StopLength StopReason = "length"  // the requested number of tokens was reached
 	StopCtx    StopReason = "context" // the context is full (only when no limit was asked for)
 )
 
