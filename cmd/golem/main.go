@@ -72,6 +72,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 func commands() []*cobra.Command {
 	return []*cobra.Command{
 		newInfoCmd(),
+		newRunCmd(),
+		newLogitsCmd(),
+		newBenchCmd(),
 		newTokenizeCmd(),
 		newDetokenizeCmd(),
 		newQuantizeCmd(),
