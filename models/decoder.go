@@ -27,122 +27,227 @@ const (
 	SwiGLU FFNKind = iota
 	// GeGLU: down(gelu(gate(x)) · up(x)) (Gemma).
 	GeGLU
+	// GELU: down(gelu(up(x))), the GPT MLP.
+	GELU
+)
+
+// PosKind is how a decoder knows positions.
+type PosKind int
+
+const (
+	// PosRoPE rotates Q and K (most models).
+	PosRoPE PosKind = iota
+	// PosLearned adds a learned position_embd row to each token's embedding (GPT-2,
+	// StarCoder).
+	PosLearned
+	// PosALiBi biases attention scores by distance (BLOOM).
+	PosALiBi
 )
 
 // DecoderSpec is what distinguishes one decoder-only transformer from another. Each
-// architecture file is a spec plus, where it needs one, a named hook.
+// architecture file is a spec plus, where it needs one, a named hook. Biases are used
+// wherever the file has them; a fused attn_qkv is used when the file has one.
 type DecoderSpec struct {
 	Norm NormKind
+	Pos  PosKind
 	RoPE backend.RoPEMode
-	// QKVBias: the Q, K and V projections have biases (Qwen2).
+	// QKVBias: the Q, K and V projections must have biases (Qwen2).
 	QKVBias bool
 	// QKNorm: Q and K are RMS-normalised per head before RoPE (Qwen3).
 	QKNorm bool
 	FFN    FFNKind
+	// FusedGateUp: ffn_up holds the gate rows, then the up rows (Phi-3).
+	FusedGateUp bool
+	// Parallel: attention and the MLP both read the layer's input, and both outputs
+	// are added to it (GPT-J, Phi-2, Falcon, GPT-NeoX's parallel residual). The MLP
+	// reads ffn_norm or attn_norm_2 of the input when the file has one, else the
+	// attention norm's output.
+	Parallel bool
+	// EmbedNorm: token_embd_norm is applied to the embeddings (BLOOM).
+	EmbedNorm bool
 	// EmbedScale multiplies the token embeddings by sqrt(n_embd) (Gemma).
 	EmbedScale bool
+	// MaxALiBiBias is ALiBi's maximum bias (BLOOM: 8, not stored in the file).
+	MaxALiBiBias float32
+	// RoPEFactors: the file may hold rope_factors_long/short, chosen by context
+	// size (Phi-3).
+	RoPEFactors bool
 }
 
 // decoder is the shared decoder-only transformer.
 type decoder struct {
-	cfg    *Config
-	spec   DecoderSpec
-	b      backend.Backend
-	embd   backend.Tensor
-	norm   backend.Tensor
-	normB  backend.Tensor
-	output backend.Tensor
-	freqs  []float32
-	layers []layer
-	bufs   *buffers
-	opts   Options
+	cfg                  *Config
+	spec                 DecoderSpec
+	b                    backend.Backend
+	embd                 backend.Tensor
+	embdNorm, embdNormB  backend.Tensor
+	posEmbd              backend.Tensor
+	norm, normB          backend.Tensor
+	output, outputB      backend.Tensor
+	freqs                []float32 // per-pair RoPE frequency factors in use
+	factorsLong, factors []float32 // Phi-3's long and short factors, when present
+	layers               []layer
+	bufs                 *buffers
+	opts                 Options
 }
 
 type layer struct {
-	attnNorm, attnNormB backend.Tensor
-	wq, wk, wv, wo      backend.Tensor
-	bq, bk, bv          backend.Tensor
-	qNorm, kNorm        backend.Tensor
-	ffnNorm, ffnNormB   backend.Tensor
-	gate, up, down      backend.Tensor
-	// Mixture of experts.
-	router                     backend.Tensor
+	attnNorm, attnNormB        backend.Tensor
+	wq, wk, wv, wo             backend.Tensor
+	bq, bk, bv, bo             backend.Tensor
+	qNorm, kNorm               backend.Tensor
+	ffnNorm, ffnNormB          backend.Tensor // or attn_norm_2 in parallel blocks
+	gate, up, down             backend.Tensor
+	gateB, upB, downB          backend.Tensor
+	router                     backend.Tensor // mixture of experts
 	gateExps, upExps, downExps backend.Tensor
+}
+
+// binder binds tensors and remembers the first error.
+type binder struct {
+	w   *weights
+	b   backend.Backend
+	err error
+}
+
+func (bd *binder) get(name string, dims ...int) backend.Tensor {
+	if bd.err != nil {
+		return nil
+	}
+	t, err := bd.w.get(name, dims...)
+	bd.err = err
+	return t
+}
+
+func (bd *binder) opt(name string, dims ...int) backend.Tensor {
+	if bd.err != nil {
+		return nil
+	}
+	t, err := bd.w.optional(name, dims...)
+	bd.err = err
+	return t
+}
+
+// rows views rows [a, b) of a fused weight or bias.
+func (bd *binder) rows(t backend.Tensor, a, b int) backend.Tensor {
+	if bd.err != nil || t == nil {
+		return nil
+	}
+	v, err := bd.b.View(t, a, b)
+	bd.err = err
+	return v
+}
+
+// has reports whether the file holds a tensor.
+func (bd *binder) has(name string) bool {
+	_, ok := bd.w.f.Tensor(name)
+	return ok
 }
 
 func newDecoder(f *gguf.File, cfg *Config, b backend.Backend, opts Options, spec DecoderSpec) (Model, error) {
 	m := &decoder{cfg: cfg, spec: spec, b: b, opts: opts}
-	w := newWeights(f, b)
+	bd := &binder{w: newWeights(f, b), b: b}
 	d, hd, hdv := cfg.NEmbd, cfg.HeadDim, cfg.HeadDimV
 	qDim, kDim, vDim := cfg.NHead*hd, cfg.NHeadKV*hd, cfg.NHeadKV*hdv
-	var err error
-	get := func(name string, dims ...int) backend.Tensor {
-		if err != nil {
-			return nil
-		}
-		var t backend.Tensor
-		t, err = w.get(name, dims...)
-		return t
+	m.embd = bd.get("token_embd.weight", d, cfg.NVocab)
+	if spec.EmbedNorm {
+		m.embdNorm = bd.get("token_embd_norm.weight", d)
+		m.embdNormB = bd.opt("token_embd_norm.bias", d)
 	}
-	opt := func(name string, dims ...int) backend.Tensor {
-		if err != nil {
-			return nil
-		}
-		var t backend.Tensor
-		t, err = w.optional(name, dims...)
-		return t
+	if spec.Pos == PosLearned {
+		m.posEmbd = bd.get("position_embd.weight", d, cfg.NCtxTrain)
 	}
-	m.embd = get("token_embd.weight", d, cfg.NVocab)
-	m.norm = get("output_norm.weight", d)
-	if spec.Norm == LayerNorm {
-		m.normB = get("output_norm.bias", d)
-	}
-	m.output = opt("output.weight", d, cfg.NVocab)
-	if m.output == nil && err == nil {
+	m.norm = bd.get("output_norm.weight", d)
+	m.normB = bd.opt("output_norm.bias", d)
+	m.output = bd.opt("output.weight", d, cfg.NVocab)
+	if m.output == nil && bd.err == nil {
 		m.output = m.embd // tied embeddings
 	}
-	if rf := opt("rope_freqs.weight", cfg.RoPE.Dims/2); rf != nil {
-		m.freqs = make([]float32, cfg.RoPE.Dims/2)
-		err = b.Read(rf, m.freqs)
+	m.outputB = bd.opt("output.bias", cfg.NVocab)
+	readFactors := func(name string) []float32 {
+		t := bd.opt(name, cfg.RoPE.Dims/2)
+		if t == nil || bd.err != nil {
+			return nil
+		}
+		v := make([]float32, cfg.RoPE.Dims/2)
+		bd.err = b.Read(t, v)
+		return v
+	}
+	m.freqs = readFactors("rope_freqs.weight")
+	if spec.RoPEFactors {
+		m.factorsLong = readFactors("rope_factors_long.weight")
+		m.factors = readFactors("rope_factors_short.weight")
 	}
 	m.layers = make([]layer, cfg.NLayer)
 	for i := range m.layers {
 		l := &m.layers[i]
 		p := fmt.Sprintf("blk.%d.", i)
-		l.attnNorm = get(p+"attn_norm.weight", d)
-		l.wq = get(p+"attn_q.weight", d, qDim)
-		l.wk = get(p+"attn_k.weight", d, kDim)
-		l.wv = get(p+"attn_v.weight", d, vDim)
-		l.wo = get(p+"attn_output.weight", cfg.NHead*hdv, d)
-		if spec.QKVBias {
-			l.bq = get(p+"attn_q.bias", qDim)
-			l.bk = get(p+"attn_k.bias", kDim)
-			l.bv = get(p+"attn_v.bias", vDim)
-		}
-		if spec.QKNorm {
-			l.qNorm = get(p+"attn_q_norm.weight", hd)
-			l.kNorm = get(p+"attn_k_norm.weight", hd)
-		}
-		if spec.Norm == LayerNorm {
-			l.attnNormB = get(p+"attn_norm.bias", d)
-			l.ffnNormB = get(p+"ffn_norm.bias", d)
-		}
-		l.ffnNorm = get(p+"ffn_norm.weight", d)
-		if cfg.NExpert > 0 {
-			l.router = get(p+"ffn_gate_inp.weight", d, cfg.NExpert)
-			l.gateExps = get(p+"ffn_gate_exps.weight", d, cfg.NFF, cfg.NExpert)
-			l.upExps = get(p+"ffn_up_exps.weight", d, cfg.NFF, cfg.NExpert)
-			l.downExps = get(p+"ffn_down_exps.weight", cfg.NFF, d, cfg.NExpert)
+		l.attnNorm = bd.get(p+"attn_norm.weight", d)
+		l.attnNormB = bd.opt(p+"attn_norm.bias", d)
+		if bd.has(p + "attn_qkv.weight") {
+			qkv := bd.get(p+"attn_qkv.weight", d, qDim+kDim+vDim)
+			l.wq, l.wk, l.wv = bd.rows(qkv, 0, qDim), bd.rows(qkv, qDim, qDim+kDim), bd.rows(qkv, qDim+kDim, qDim+kDim+vDim)
+			if bias := bd.opt(p+"attn_qkv.bias", qDim+kDim+vDim); bias != nil {
+				l.bq, l.bk, l.bv = bd.rows(bias, 0, qDim), bd.rows(bias, qDim, qDim+kDim), bd.rows(bias, qDim+kDim, qDim+kDim+vDim)
+			}
 		} else {
-			l.gate = get(p+"ffn_gate.weight", d, cfg.NFF)
-			l.up = get(p+"ffn_up.weight", d, cfg.NFF)
-			l.down = get(p+"ffn_down.weight", cfg.NFF, d)
+			l.wq = bd.get(p+"attn_q.weight", d, qDim)
+			l.wk = bd.get(p+"attn_k.weight", d, kDim)
+			l.wv = bd.get(p+"attn_v.weight", d, vDim)
+			bias := bd.opt
+			if spec.QKVBias {
+				bias = bd.get
+			}
+			l.bq = bias(p+"attn_q.bias", qDim)
+			l.bk = bias(p+"attn_k.bias", kDim)
+			l.bv = bias(p+"attn_v.bias", vDim)
+		}
+		l.wo = bd.get(p+"attn_output.weight", cfg.NHead*hdv, d)
+		l.bo = bd.opt(p+"attn_output.bias", d)
+		if spec.QKNorm {
+			l.qNorm = bd.get(p+"attn_q_norm.weight", hd)
+			l.kNorm = bd.get(p+"attn_k_norm.weight", hd)
+		}
+		switch {
+		case !spec.Parallel:
+			l.ffnNorm = bd.get(p+"ffn_norm.weight", d)
+			l.ffnNormB = bd.opt(p+"ffn_norm.bias", d)
+		case bd.has(p + "ffn_norm.weight"):
+			l.ffnNorm = bd.get(p+"ffn_norm.weight", d)
+			l.ffnNormB = bd.opt(p+"ffn_norm.bias", d)
+		case bd.has(p + "attn_norm_2.weight"):
+			l.ffnNorm = bd.get(p+"attn_norm_2.weight", d)
+			l.ffnNormB = bd.opt(p+"attn_norm_2.bias", d)
+		}
+		ff := cfg.NFF
+		switch {
+		case cfg.NExpert > 0:
+			l.router = bd.get(p+"ffn_gate_inp.weight", d, cfg.NExpert)
+			l.gateExps = bd.get(p+"ffn_gate_exps.weight", d, ff, cfg.NExpert)
+			l.upExps = bd.get(p+"ffn_up_exps.weight", d, ff, cfg.NExpert)
+			l.downExps = bd.get(p+"ffn_down_exps.weight", ff, d, cfg.NExpert)
+		case spec.FFN == GELU:
+			l.up = bd.get(p+"ffn_up.weight", d, ff)
+			l.upB = bd.opt(p+"ffn_up.bias", ff)
+		case spec.FusedGateUp:
+			gateUp := bd.get(p+"ffn_up.weight", d, 2*ff)
+			l.gate, l.up = bd.rows(gateUp, 0, ff), bd.rows(gateUp, ff, 2*ff)
+		default:
+			l.gate = bd.get(p+"ffn_gate.weight", d, ff)
+			l.gateB = bd.opt(p+"ffn_gate.bias", ff)
+			l.up = bd.get(p+"ffn_up.weight", d, ff)
+			l.upB = bd.opt(p+"ffn_up.bias", ff)
+		}
+		if cfg.NExpert == 0 {
+			l.down = bd.get(p+"ffn_down.weight", ff, d)
+			l.downB = bd.opt(p+"ffn_down.bias", d)
 		}
 	}
-	if err != nil {
-		return nil, err
+	if bd.err != nil {
+		return nil, bd.err
 	}
-	if m.bufs, err = newBuffers(b, cfg, opts.MaxBatch); err != nil {
+	var err error
+	if m.bufs, err = newBuffers(b, cfg, spec, opts.MaxBatch); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -154,6 +259,16 @@ func (m *decoder) NewCache(ctx int, dt backend.DType) (*backend.KVCache, error) 
 	if ctx <= 0 || ctx > maxCtx {
 		return nil, fmt.Errorf("context size %d is outside 1..%d", ctx, maxCtx)
 	}
+	if m.spec.Pos == PosLearned && ctx > m.cfg.NCtxTrain {
+		return nil, fmt.Errorf("context size %d exceeds the %d learned positions of this model", ctx, m.cfg.NCtxTrain)
+	}
+	if m.factors != nil || m.factorsLong != nil {
+		// Phi-3 picks its RoPE factors once, from the context size (NUMERICS.md).
+		m.freqs = m.factors
+		if ctx > m.cfg.RoPE.OrigCtx && m.factorsLong != nil {
+			m.freqs = m.factorsLong
+		}
+	}
 	return m.b.NewKVCache(m.cfg.NLayer, ctx, m.cfg.NHeadKV*m.cfg.HeadDim, m.cfg.NHeadKV*m.cfg.HeadDimV, dt)
 }
 
@@ -161,13 +276,14 @@ func (m *decoder) NewCache(ctx int, dt backend.DType) (*backend.KVCache, error) 
 // forward pass.
 type buffers struct {
 	x, h, q, k, v, attn, o, gate, up backend.Tensor
+	h2, o2, pos                      backend.Tensor // parallel blocks, learned positions
 	// Mixture of experts.
 	router, weights, ids, ge, ue, de backend.Tensor
 	out                              backend.Tensor // gathered output rows
 	logits                           backend.Tensor
 }
 
-func newBuffers(b backend.Backend, cfg *Config, n int) (*buffers, error) {
+func newBuffers(b backend.Backend, cfg *Config, spec DecoderSpec, n int) (*buffers, error) {
 	bf := &buffers{}
 	var err error
 	alloc := func(name string, dt backend.DType, shape ...int) backend.Tensor {
@@ -187,6 +303,13 @@ func newBuffers(b backend.Backend, cfg *Config, n int) (*buffers, error) {
 	bf.v = alloc("v", f32, n, cfg.NHeadKV, cfg.HeadDimV)
 	bf.attn = alloc("attn", f32, n, cfg.NHead, cfg.HeadDimV)
 	bf.o = alloc("o", f32, n, d)
+	if spec.Parallel {
+		bf.h2 = alloc("h2", f32, n, d)
+		bf.o2 = alloc("o2", f32, n, d)
+	}
+	if spec.Pos == PosLearned {
+		bf.pos = alloc("pos", f32, n, d)
+	}
 	if cfg.NExpert > 0 {
 		k := cfg.NExpertUsed
 		bf.router = alloc("router", f32, n, cfg.NExpert)
@@ -264,13 +387,8 @@ func (m *decoder) Forward(ctx context.Context, tokens []int32, batch *backend.Ba
 	if vw.err != nil {
 		return vw.err
 	}
-	if err := b.GetRows(x, m.embd, tokens); err != nil {
+	if err := m.embed(vw, x, tokens, batch.Pos); err != nil {
 		return err
-	}
-	if m.spec.EmbedScale {
-		if err := b.Scale(x, x, float32(math.Sqrt(float64(cfg.NEmbd)))); err != nil {
-			return err
-		}
 	}
 	rope := cfg.RoPE
 	rope.Mode = m.spec.RoPE
@@ -279,6 +397,13 @@ func (m *decoder) Forward(ctx context.Context, tokens []int32, batch *backend.Ba
 		Scale:  float32(1 / math.Sqrt(float64(cfg.HeadDim))),
 		Causal: true,
 		Window: cfg.SlidingWindow,
+	}
+	if m.spec.Pos == PosALiBi {
+		attnP.MaxALiBiBias = m.spec.MaxALiBiBias
+	}
+	h2, o2 := vw.rows(bf.h2), vw.rows(bf.o2)
+	if vw.err != nil {
+		return vw.err
 	}
 	for il := range m.layers {
 		if err := ctx.Err(); err != nil {
@@ -305,17 +430,39 @@ func (m *decoder) Forward(ctx context.Context, tokens []int32, batch *backend.Ba
 				return layerErr(il, "attn_k_norm", err)
 			}
 		}
-		if err := b.RoPE(q, batch.Pos, rope); err != nil {
-			return layerErr(il, "rope q", err)
-		}
-		if err := b.RoPE(k, batch.Pos, rope); err != nil {
-			return layerErr(il, "rope k", err)
+		if m.spec.Pos == PosRoPE {
+			if err := b.RoPE(q, batch.Pos, rope); err != nil {
+				return layerErr(il, "rope q", err)
+			}
+			if err := b.RoPE(k, batch.Pos, rope); err != nil {
+				return layerErr(il, "rope k", err)
+			}
 		}
 		if err := b.Attention(attn, q, k, v, cache, il, batch, attnP); err != nil {
 			return layerErr(il, "attention", err)
 		}
-		if err := b.MatMul(o, attn2, l.wo); err != nil {
+		if err := m.linear(o, attn2, l.wo, l.bo); err != nil {
 			return layerErr(il, "attn_output", err)
+		}
+		if m.spec.Parallel {
+			// Both branches read the layer input; the MLP through its own norm if any.
+			ffnIn := h
+			if l.ffnNorm != nil {
+				if err := m.normalize(h2, x, l.ffnNorm, l.ffnNormB); err != nil {
+					return layerErr(il, "ffn_norm", err)
+				}
+				ffnIn = h2
+			}
+			if err := m.feedForward(vw, o2, ffnIn, l); err != nil {
+				return layerErr(il, "ffn", err)
+			}
+			if err := b.Add(o, o, o2); err != nil {
+				return layerErr(il, "parallel sum", err)
+			}
+			if err := b.Add(x, x, o); err != nil {
+				return layerErr(il, "residual", err)
+			}
+			continue
 		}
 		if err := b.Add(x, x, o); err != nil {
 			return layerErr(il, "attn residual", err)
@@ -323,13 +470,7 @@ func (m *decoder) Forward(ctx context.Context, tokens []int32, batch *backend.Ba
 		if err := m.normalize(h, x, l.ffnNorm, l.ffnNormB); err != nil {
 			return layerErr(il, "ffn_norm", err)
 		}
-		var err error
-		if cfg.NExpert > 0 {
-			err = m.moe(vw, o, h, l)
-		} else {
-			err = m.ffn(vw, o, h, l)
-		}
-		if err != nil {
+		if err := m.feedForward(vw, o, h, l); err != nil {
 			return layerErr(il, "ffn", err)
 		}
 		if err := b.Add(x, x, o); err != nil {
@@ -337,6 +478,46 @@ func (m *decoder) Forward(ctx context.Context, tokens []int32, batch *backend.Ba
 		}
 	}
 	return m.head(x, outputs, logits)
+}
+
+// embed looks up the token embeddings, then applies the spec's position embedding,
+// scale and norm.
+func (m *decoder) embed(vw *viewer, x backend.Tensor, tokens, pos []int32) error {
+	b, cfg := m.b, m.cfg
+	if err := b.GetRows(x, m.embd, tokens); err != nil {
+		return err
+	}
+	if m.spec.Pos == PosLearned {
+		pe := vw.rows(m.bufs.pos)
+		if vw.err != nil {
+			return vw.err
+		}
+		if err := b.GetRows(pe, m.posEmbd, pos); err != nil {
+			return fmt.Errorf("position_embd: %w", err)
+		}
+		if err := b.Add(x, x, pe); err != nil {
+			return err
+		}
+	}
+	if m.spec.EmbedScale {
+		if err := b.Scale(x, x, float32(math.Sqrt(float64(cfg.NEmbd)))); err != nil {
+			return err
+		}
+	}
+	if m.spec.EmbedNorm {
+		if err := m.normalize(x, x, m.embdNorm, m.embdNormB); err != nil {
+			return fmt.Errorf("token_embd_norm: %w", err)
+		}
+	}
+	return nil
+}
+
+// feedForward is the MLP, or the mixture of experts.
+func (m *decoder) feedForward(vw *viewer, out, h backend.Tensor, l *layer) error {
+	if m.cfg.NExpert > 0 {
+		return m.moe(vw, out, h, l)
+	}
+	return m.ffn(vw, out, h, l)
 }
 
 func layerErr(il int, what string, err error) error {
@@ -363,26 +544,37 @@ func (m *decoder) linear(dst, x, w, bias backend.Tensor) error {
 }
 
 func (m *decoder) ffn(vw *viewer, out, h backend.Tensor, l *layer) error {
-	gate, up := vw.rows(m.bufs.gate), vw.rows(m.bufs.up)
+	b := m.b
+	up := vw.rows(m.bufs.up)
 	if vw.err != nil {
 		return vw.err
 	}
-	if err := m.b.MatMul(gate, h, l.gate); err != nil {
+	if err := m.linear(up, h, l.up, l.upB); err != nil {
 		return err
 	}
-	if err := m.b.MatMul(up, h, l.up); err != nil {
+	if m.spec.FFN == GELU {
+		if err := b.GELU(up, up); err != nil {
+			return err
+		}
+		return m.linear(out, up, l.down, l.downB)
+	}
+	gate := vw.rows(m.bufs.gate)
+	if vw.err != nil {
+		return vw.err
+	}
+	if err := m.linear(gate, h, l.gate, l.gateB); err != nil {
 		return err
 	}
 	var err error
 	if m.spec.FFN == GeGLU {
-		err = m.b.GeGLU(gate, gate, up)
+		err = b.GeGLU(gate, gate, up)
 	} else {
-		err = m.b.SwiGLU(gate, gate, up)
+		err = b.SwiGLU(gate, gate, up)
 	}
 	if err != nil {
 		return err
 	}
-	return m.b.MatMul(out, gate, l.down)
+	return m.linear(out, gate, l.down, l.downB)
 }
 
 // moe routes each token to its top experts: softmax over the router's logits, top-k,
@@ -448,7 +640,7 @@ func (m *decoder) head(x backend.Tensor, outputs []int, logits []float32) error 
 	if err != nil {
 		return err
 	}
-	if err := b.MatMul(lg, rows, m.output); err != nil {
+	if err := m.linear(lg, rows, m.output, m.outputB); err != nil {
 		return fmt.Errorf("output: %w", err)
 	}
 	return b.Read(lg, logits)

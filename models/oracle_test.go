@@ -17,6 +17,7 @@ import (
 
 // oracleManifest is the part of an oracle manifest the model tests need.
 type oracleManifest struct {
+	Name     string  `json:"arch_variant"`
 	File     string  `json:"file"`
 	Quant    string  `json:"quant"`
 	TokenIDs []int32 `json:"token_ids"`
@@ -69,36 +70,35 @@ func maxAbsPerRow(want []float32, got [][]float32, nv int) []float64 {
 	return out
 }
 
+// geluArchs compute GELU, whose ggml table the README's bounds allow 2e-3 for.
+var geluArchs = map[string]bool{"gpt2": true, "gptj": true, "phi2": true, "gptneox": true, "falcon": true,
+	"bloom": true, "starcoder": true, "starcoder2": true, "bert": true}
+
 // checkOracleRows applies the oracle README's bounds: F32 files max-abs ≤ 1e-4 at
-// every position; quantized files, whose references carry llama.cpp's activation
-// rounding, at least half the positions ≤ 1e-4 and every one ≤ 0.1.
+// every position (2e-3 for GELU models); quantized files, whose references carry
+// llama.cpp's activation rounding, at least half the positions within that bound and
+// every one ≤ 0.1.
 func checkOracleRows(t *testing.T, name string, quantized bool, diffs []float64) {
 	t.Helper()
+	bound := 1e-4
+	if arch := name[:indexDash(name)]; geluArchs[arch] {
+		bound = 2e-3
+	}
 	within := 0
 	worst := 0.0
 	for _, d := range diffs {
-		if d <= 1e-4 {
+		if d <= bound {
 			within++
 		}
 		worst = math.Max(worst, d)
 	}
-	t.Logf("%s: %d/%d positions within 1e-4, worst %.3g", name, within, len(diffs), worst)
+	t.Logf("%s: %d/%d positions within %g, worst %.3g", name, within, len(diffs), bound, worst)
 	if !quantized {
-		require.LessOrEqual(t, worst, 1e-4, "%s: max-abs over all positions", name)
+		require.LessOrEqual(t, worst, bound, "%s: max-abs over all positions", name)
 		return
 	}
-	require.GreaterOrEqual(t, 2*within, len(diffs), "%s: fewer than half the positions within 1e-4 (%v)", name, diffs)
+	require.GreaterOrEqual(t, 2*within, len(diffs), "%s: fewer than half the positions within %g (%v)", name, bound, diffs)
 	require.LessOrEqual(t, worst, 0.1, "%s: a position is off by more than 0.1 (%v)", name, diffs)
-}
-
-// knownDeviations are oracle files golem does not yet reproduce to the quantized
-// bound, with what was found. They are held to the bound the oracle README gives an
-// engine that computes in float: max-abs ≤ 0.1.
-var knownDeviations = map[string]string{
-	// Every position is off by 0.02-0.03 (no activation sits near a rounding
-	// boundary; the dequantized-F32 reference matches to 1.6e-6; llama-Q8_0,
-	// mixtral-Q8_0 and qwen2-Q4_0 pass). Cause not found yet.
-	"qwen2-Q8_0.gguf": "systematic 0.025 offset, cause unknown",
 }
 
 func runOracle(t *testing.T, ggufPath, manifestPath string, opts backend.Options) {
@@ -110,22 +110,13 @@ func runOracle(t *testing.T, ggufPath, manifestPath string, opts backend.Options
 	rows := r.feed(t, m.TokenIDs)
 	want := readF32(t, filepath.Join(filepath.Dir(manifestPath), m.Outputs.Logits.File))
 	diffs := maxAbsPerRow(want, rows, m.NVocab)
-	if why, ok := knownDeviations[filepath.Base(ggufPath)]; ok {
-		worst := 0.0
-		for _, d := range diffs {
-			worst = math.Max(worst, d)
-		}
-		t.Logf("%s: known deviation (%s): worst %.3g", filepath.Base(ggufPath), why, worst)
-		require.LessOrEqual(t, worst, 0.1)
-		return
-	}
 	checkOracleRows(t, filepath.Base(ggufPath), m.Quant != "F32", diffs)
 }
 
-// TestOracleLogits runs the shared llama.cpp references of the LLaMA family.
+// TestOracleLogits runs the shared llama.cpp references of the decoder models.
 func TestOracleLogits(t *testing.T) {
 	dir := shared.Path(t, "oracle", "models")
-	for _, arch := range []string{"llama", "mixtral", "qwen2"} {
+	for _, arch := range []string{"llama", "mixtral", "qwen2", "phi3", "gpt2"} {
 		for _, q := range []string{"F32", "Q8_0", "Q4_0", "Q4_K_M"} {
 			name := fmt.Sprintf("%s-%s", arch, q)
 			t.Run(name, func(t *testing.T) {

@@ -150,13 +150,6 @@ func (b *Backend) MatMulID(dst, x, w, ids backend.Tensor) error {
 	}
 	xrb := in / vt.BlockSize() * vt.BlockBytes()
 	expBytes := len(wt.data) / nExp
-	var xd []float32
-	if !b.ref {
-		xd = b.scratch.actFloats(n * xs * in)
-		if err := quant.Dequantize(vt, xq, xd); err != nil {
-			return fmt.Errorf("mul_mat_id %s: %w", wt.name, err)
-		}
-	}
 	// One expert at a time: gather the (token, slot) rows routed to it and multiply them
 	// as one batch, so each expert's weights are read once per call.
 	g := &b.scratch.gather
@@ -170,9 +163,6 @@ func (b *Backend) MatMulID(dst, x, w, ids backend.Tensor) error {
 				xr := t*xs + min(s, xs-1)
 				g.dstRows = append(g.dstRows, int32(t*k+s))
 				g.xq = append(g.xq, xq[xr*xrb:(xr+1)*xrb]...)
-				if xd != nil {
-					g.xd = append(g.xd, xd[xr*in:(xr+1)*in]...)
-				}
 			}
 		}
 		if len(g.dstRows) == 0 {
@@ -181,8 +171,8 @@ func (b *Backend) MatMulID(dst, x, w, ids backend.Tensor) error {
 		j := &b.jobs.matmul
 		*j = matmulJob{
 			b: b, w: wt.data[e*expBytes : (e+1)*expBytes], wt: wt.dt, vt: vt,
-			xq: g.xq, xd: g.xd, n: len(g.dstRows), in: in, out: out,
-			dst: d.f32, dstStride: out, dstRows: g.dstRows,
+			xq: g.xq, n: len(g.dstRows), in: in, out: out,
+			dst: d.f32, dstStride: out, dstRows: g.dstRows, kern: b.kernel(wt.dt),
 		}
 		if err := b.run(out, 16, j); err != nil {
 			return err

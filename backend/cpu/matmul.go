@@ -6,9 +6,20 @@ import (
 	"math"
 
 	"github.com/golem-llm/golem/backend"
+	"github.com/golem-llm/golem/backend/cpu/kernels"
 	"github.com/golem-llm/golem/gguf"
 	"github.com/golem-llm/golem/gguf/quant"
 )
+
+// kernel is the fast path's dot-product kernel for weights of type t (nil for the
+// reference path).
+func (b *Backend) kernel(t gguf.Type) kernels.MatVecFunc {
+	if b.ref {
+		return nil
+	}
+	k, _ := kernels.MatVecKernel(t)
+	return k
+}
 
 // vecDotType is the type llama.cpp quantizes activations to before multiplying them by
 // a weight of type t (ggml's vec_dot_type), which decides the rounding our results
@@ -107,13 +118,7 @@ func (b *Backend) MatMul(dst, x, w backend.Tensor) error {
 		return fmt.Errorf("matmul %s: %w", wt.name, err)
 	}
 	j := &b.jobs.matmul
-	*j = matmulJob{b: b, w: wt.data, wt: wt.dt, vt: vt, xq: xq, n: n, in: in, out: out, dst: d.f32, dstStride: out}
-	if !b.ref {
-		j.xd = b.scratch.actFloats(n * in)
-		if err := quant.Dequantize(vt, xq, j.xd); err != nil {
-			return fmt.Errorf("matmul %s: %w", wt.name, err)
-		}
-	}
+	*j = matmulJob{b: b, w: wt.data, wt: wt.dt, vt: vt, xq: xq, n: n, in: in, out: out, dst: d.f32, dstStride: out, kern: b.kernel(wt.dt)}
 	return b.run(out, 16, j)
 }
 
@@ -143,8 +148,8 @@ type matmulJob struct {
 	b         *Backend
 	w         []byte // weight rows, out × rowBytes(in)
 	wt, vt    gguf.Type
-	xq        []byte    // n activation rows quantized to vt
-	xd        []float32 // the same rows dequantized (fast path)
+	xq        []byte // n activation rows quantized to vt
+	kern      kernels.MatVecFunc
 	n         int
 	in, out   int
 	dst       []float32
@@ -163,7 +168,7 @@ func (j *matmulJob) dstIndex(i, r int) int {
 func (j *matmulJob) run(w, lo, hi int) {
 	wrb := j.in / j.wt.BlockSize() * j.wt.BlockBytes()
 	xrb := j.in / j.vt.BlockSize() * j.vt.BlockBytes()
-	if j.b.ref {
+	if j.kern == nil {
 		j.runReference(w, lo, hi, wrb, xrb)
 		return
 	}

@@ -1,16 +1,18 @@
 package cpu
 
-import "github.com/golem-llm/golem/gguf/quant"
-
-// runFast dequantizes each weight row once into worker scratch and takes float32 dot
-// products with the dequantized activation rows.
-func (j *matmulJob) runFast(w, lo, hi, wrb, xrb int) {
-	wf := j.b.scratch.worker(w, 0, j.in)
-	for r := lo; r < hi; r++ {
-		_ = quant.Dequantize(j.wt, j.w[r*wrb:(r+1)*wrb], wf)
-		for i := range j.n {
-			j.dst[j.dstIndex(i, r)] = dotF32(wf, j.xd[i*j.in:(i+1)*j.in])
+// runFast multiplies weight rows [lo, hi) by each quantized activation row with the
+// kernels package's integer dot products (one call per activation row and tile of
+// weight rows, so the tile stays in cache across the batch).
+func (j *matmulJob) runFast(_, lo, hi, wrb, xrb int) {
+	nb := j.in / j.vt.BlockSize()
+	w := j.w[lo*wrb:]
+	for i := range j.n {
+		row := i
+		if j.dstRows != nil {
+			row = int(j.dstRows[i])
 		}
+		dst := j.dst[row*j.dstStride+lo : row*j.dstStride+hi]
+		j.kern(dst, w, wrb, j.xq[i*xrb:(i+1)*xrb], nb)
 	}
 }
 

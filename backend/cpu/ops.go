@@ -53,16 +53,15 @@ func (j *rowJob) run(_, lo, hi int) {
 		case opLayerNorm:
 			layerNorm(y, x, j.w, j.bias, j.eps)
 		case opSiLU:
-			for i, v := range x {
-				y[i] = silu(v)
-			}
+			siluRow(y, x)
 		case opGELU:
 			for i, v := range x {
 				y[i] = gelu(v)
 			}
 		case opSwiGLU:
-			for i, v := range x {
-				y[i] = silu(v) * x2[i]
+			siluRow(y, x)
+			for i := range y {
+				y[i] *= x2[i]
 			}
 		case opGeGLU:
 			for i, v := range x {

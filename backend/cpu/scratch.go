@@ -4,7 +4,7 @@ package cpu
 // to the largest size asked for and stay.
 type scratch struct {
 	act     []byte        // quantized activation rows
-	actF32  []float32     // dequantized activation rows
+	actF32  []float32     // float activation scratch
 	workers [][][]float32 // per worker, a few float32 buffers
 	gather  gathered      // rows routed to one expert
 }
@@ -12,24 +12,16 @@ type scratch struct {
 // gathered holds the activation rows routed to one expert and where their results go.
 type gathered struct {
 	xq      []byte
-	xd      []float32
 	dstRows []int32
 }
 
-func (g *gathered) reset() { g.xq, g.xd, g.dstRows = g.xq[:0], g.xd[:0], g.dstRows[:0] }
+func (g *gathered) reset() { g.xq, g.dstRows = g.xq[:0], g.dstRows[:0] }
 
 func (s *scratch) actBytes(n int) []byte {
 	if cap(s.act) < n {
 		s.act = make([]byte, n)
 	}
 	return s.act[:n]
-}
-
-func (s *scratch) actFloats(n int) []float32 {
-	if cap(s.actF32) < n {
-		s.actF32 = make([]float32, n)
-	}
-	return s.actF32[:n]
 }
 
 // worker returns buffer slot of worker w with n floats. Each worker touches only its
@@ -44,4 +36,11 @@ func (s *scratch) worker(w, slot, n int) []float32 {
 	}
 	s.workers[w] = bufs
 	return bufs[slot][:n]
+}
+
+func (s *scratch) actFloats(n int) []float32 {
+	if cap(s.actF32) < n {
+		s.actF32 = make([]float32, n)
+	}
+	return s.actF32[:n]
 }

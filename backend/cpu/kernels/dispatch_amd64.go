@@ -38,12 +38,22 @@ func dotQ4_KAVX2(w, x *byte, nBlocks int) float32
 //go:noescape
 func dotQ6_KAVX2(w, x *byte, nBlocks int) float32
 
-// matVecQ4_0AVX2 runs four rows per call, which share the activation loads and their
-// fp16 scales, and the last rows one at a time. The caller has checked every row.
+// tileBytes is the largest weight tile run four rows per call. Four rows per call share
+// the activation loads and scales and win while the weights sit in cache (L2 is 1 MiB
+// per core here), but four short interleaved streams defeat the hardware prefetcher on
+// weights streamed from memory, which one row after another does not: measured on
+// 2048x5632, Q8_0 from DRAM ran at 25 GB/s one row at a time against 12 GB/s four rows
+// at a time (Q4_0: 12.9 against 10-12), while from L3 four rows were 10-25% faster.
+const tileBytes = 1 << 20
+
+// matVecQ4_0AVX2 runs small tiles four rows per call and the rest one row at a time. The
+// caller has checked every row.
 func matVecQ4_0AVX2(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
 	r := 0
-	for ; r+4 <= len(dst); r += 4 {
-		q4_0x4AVX2(&dst[r], &w[r*rowStride], rowStride, &x[0], nBlocks)
+	if len(dst)*rowStride <= tileBytes {
+		for ; r+4 <= len(dst); r += 4 {
+			q4_0x4AVX2(&dst[r], &w[r*rowStride], rowStride, &x[0], nBlocks)
+		}
 	}
 	for ; r < len(dst); r++ {
 		dst[r] = dotQ4_0AVX2(&w[r*rowStride], &x[0], nBlocks)
@@ -53,8 +63,10 @@ func matVecQ4_0AVX2(dst []float32, w []byte, rowStride int, x []byte, nBlocks in
 // matVecQ8_0AVX2 is matVecQ4_0AVX2 for Q8_0 weights.
 func matVecQ8_0AVX2(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
 	r := 0
-	for ; r+4 <= len(dst); r += 4 {
-		q8_0x4AVX2(&dst[r], &w[r*rowStride], rowStride, &x[0], nBlocks)
+	if len(dst)*rowStride <= tileBytes {
+		for ; r+4 <= len(dst); r += 4 {
+			q8_0x4AVX2(&dst[r], &w[r*rowStride], rowStride, &x[0], nBlocks)
+		}
 	}
 	for ; r < len(dst); r++ {
 		dst[r] = dotQ8_0AVX2(&w[r*rowStride], &x[0], nBlocks)
