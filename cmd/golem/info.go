@@ -10,19 +10,32 @@ import (
 	"text/tabwriter"
 
 	"github.com/golem-llm/golem/gguf"
+	"github.com/golem-llm/golem/models/presets"
 	"github.com/spf13/cobra"
 )
 
 func newInfoCmd() *cobra.Command {
 	var tensors, asJSON bool
-	var model string
+	var model, preset string
+	var ctxSize int
 	cmd := &cobra.Command{
-		Use:   "info [FILE]",
+		Use:   "info [FILE] | info --preset NAME",
 		Short: "Describe a GGUF file: architecture, parameters, types, hyper-parameters, tokenizer",
 		Long: `Describe any valid GGUF file, whatever its architecture: full models, vocab-only
-files and mmproj files. Without FILE (or -m), the embedded stories260K model is described.`,
+files and mmproj files. Without FILE (or -m), the embedded stories260K model is described.
+
+With --preset NAME, describe a preset (the shape 'golem gen' writes) without any file: its
+hyper-parameters, parameter count, the weights' size at each common file type (with golem
+quantize's per-tensor types) and the cache one sequence needs at -c tokens (default: the
+preset's context length). Presets: ` + strings.Join(presets.Names(), ", ") + `.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if preset != "" {
+				if len(args) > 0 || model != "" {
+					return fmt.Errorf("give either a file or --preset, not both")
+				}
+				return describePreset(cmd.OutOrStdout(), preset, ctxSize, asJSON, tensors)
+			}
 			path := model
 			if len(args) == 1 {
 				if path != "" {
@@ -50,6 +63,8 @@ files and mmproj files. Without FILE (or -m), the embedded stories260K model is 
 	addModelFlag(cmd, &model)
 	cmd.Flags().BoolVar(&tensors, "tensors", false, "list every tensor: name, type, shape, bytes")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of text")
+	cmd.Flags().StringVar(&preset, "preset", "", "describe a preset instead of a file")
+	cmd.Flags().IntVarP(&ctxSize, "ctx-size", "c", 0, "with --preset: the context the cache is sized for (default: the preset's)")
 	return cmd
 }
 
@@ -226,4 +241,131 @@ func humanBytes(n uint64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.2f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// presetInfo is what `golem info --preset` reports; its JSON form is the --json output.
+type presetInfo struct {
+	Preset         string          `json:"preset"`
+	Model          string          `json:"model"`
+	Architecture   string          `json:"architecture"`
+	Params         uint64          `json:"n_params"`
+	NTensors       int             `json:"n_tensors"`
+	HParams        []hparam        `json:"hparams"`
+	TokenizerModel string          `json:"tokenizer_model"`
+	TokenizerPre   string          `json:"tokenizer_pre"`
+	VocabSize      int             `json:"vocab_size"`
+	Weights        []presetWeights `json:"weights"`
+	Cache          presets.Cache   `json:"cache"`
+	TensorList     []presetTensor  `json:"tensors,omitempty"`
+}
+
+// presetWeights is the size of the weights at one file type; Error says why a type
+// cannot be made (a row length that fits none of its blocks).
+type presetWeights struct {
+	Type          string  `json:"type"`
+	Bytes         uint64  `json:"bytes,omitempty"`
+	BitsPerWeight float64 `json:"bits_per_weight,omitempty"`
+	Error         string  `json:"error,omitempty"`
+}
+
+type presetTensor struct {
+	Name   string   `json:"name"`
+	Shape  []uint64 `json:"shape"`
+	Params uint64   `json:"n_params"`
+}
+
+// presetFileTypes are the file types info --preset sizes the weights at.
+var presetFileTypes = []gguf.FileType{
+	gguf.FileTypeAllF32, gguf.FileTypeF16, gguf.FileTypeQ8_0, gguf.FileTypeQ6_K, gguf.FileTypeQ5_K_M,
+	gguf.FileTypeQ5_0, gguf.FileTypeQ4_K_M, gguf.FileTypeQ4_0, gguf.FileTypeQ3_K_M, gguf.FileTypeQ2_K,
+}
+
+func describePreset(w io.Writer, name string, ctxSize int, asJSON, withTensors bool) error {
+	p, err := presets.Lookup(name)
+	if err != nil {
+		return err
+	}
+	if ctxSize < 0 {
+		return fmt.Errorf("--ctx-size must not be negative, have %d", ctxSize)
+	}
+	if ctxSize == 0 {
+		ctxSize = p.Config.ContextLength
+	}
+	ts := p.Tensors()
+	info := presetInfo{
+		Preset: p.Name, Model: p.Model, Architecture: p.Arch, Params: p.Params(), NTensors: len(ts),
+		TokenizerModel: p.Vocab.Model, TokenizerPre: p.Vocab.Pre, VocabSize: p.Vocab.Size,
+		Cache: p.Cache(ctxSize), HParams: []hparam{},
+	}
+	for _, kv := range p.ArchKeys() {
+		info.HParams = append(info.HParams, hparam{Key: kv.Key, Value: strings.Trim(kv.Value.String(), `"`)})
+	}
+	for _, ft := range presetFileTypes {
+		pw := presetWeights{Type: ft.String()}
+		if b, err := p.WeightBytes(ft); err != nil {
+			pw.Error = err.Error()
+		} else {
+			pw.Bytes = b
+			pw.BitsPerWeight = 8 * float64(b) / float64(info.Params)
+		}
+		info.Weights = append(info.Weights, pw)
+	}
+	if withTensors {
+		for _, t := range ts {
+			info.TensorList = append(info.TensorList, presetTensor{Name: t.Name, Shape: t.Dims, Params: t.Elements()})
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(info)
+	}
+	return info.print(w)
+}
+
+func (info presetInfo) print(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
+	row("preset", info.Preset)
+	row("model", info.Model)
+	row("architecture", info.Architecture)
+	row("parameters", fmt.Sprintf("%d (%s) in %d tensors", info.Params, humanCount(info.Params), info.NTensors))
+	for _, h := range info.HParams {
+		row(h.Key, h.Value)
+	}
+	pre := ""
+	if info.TokenizerPre != "" && info.TokenizerPre != "default" {
+		pre = " (pre " + info.TokenizerPre + ")"
+	}
+	row("tokenizer", fmt.Sprintf("%s%s, %d tokens (synthetic)", info.TokenizerModel, pre, info.VocabSize))
+	row("weights", "")
+	for _, pw := range info.Weights {
+		if pw.Error != "" {
+			row("  "+pw.Type, "cannot be made: "+pw.Error)
+			continue
+		}
+		row("  "+pw.Type, fmt.Sprintf("%s (%.2f bits/weight)", humanBytes(pw.Bytes), pw.BitsPerWeight))
+	}
+	c := info.Cache
+	switch c.Kind {
+	case presets.CacheKV:
+		row(fmt.Sprintf("KV cache at %d tokens", c.Context), fmt.Sprintf("%s F32, %s F16", humanBytes(c.F32), humanBytes(c.F16)))
+	case presets.CacheState:
+		row("recurrent state per sequence", fmt.Sprintf("%s F32, %s F16 (any context)", humanBytes(c.F32), humanBytes(c.F16)))
+	default:
+		row("cache", "none (encoder)")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(info.TensorList) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "tensor\tshape\tparameters")
+	for _, t := range info.TensorList {
+		fmt.Fprintf(tw, "%s\t%v\t%d\n", t.Name, t.Shape, t.Params)
+	}
+	return tw.Flush()
 }
