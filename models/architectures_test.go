@@ -1,0 +1,57 @@
+package models
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/golem-llm/golem/backend"
+	"github.com/golem-llm/golem/gguf"
+	"github.com/golem-llm/golem/models/presets"
+	"github.com/stretchr/testify/require"
+)
+
+// miniModel writes a miniature random-weight F32 file of a preset's architecture,
+// with llama.cpp's tensor names and keys (models/presets).
+func miniModel(t *testing.T, preset string) *gguf.File {
+	t.Helper()
+	p, err := presets.Lookup(preset)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), preset+".gguf")
+	require.NoError(t, p.Miniature().WriteFile(context.Background(), path, gguf.FileTypeAllF32, presets.GenerateOptions{Seed: 7}))
+	f, err := gguf.Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// TestArchitecturesAgainstReference runs every decoder architecture on a miniature
+// model and compares golem's logits with the independent float64 reference, and a
+// batch prefill with one-token decoding.
+func TestArchitecturesAgainstReference(t *testing.T) {
+	tokens := []int32{5, 300, 17, 211, 42, 99, 7, 400, 123, 256, 3}
+	for _, c := range []struct {
+		preset string
+		bound  float64
+	}{
+		{"tinyllama-1.1b", 1e-4}, {"mistral-7b", 1e-4}, {"mixtral-8x7b", 1e-4}, {"qwen2-0.5b", 1e-4},
+		{"gemma-2b", 2e-3}, {"phi3-mini", 1e-4}, {"phi2", 2e-3}, {"gpt2", 2e-3}, {"gptj-6b", 2e-3},
+		{"gptneox-1.4b", 2e-3}, {"falcon-7b", 2e-3}, {"bloom-560m", 2e-3}, {"starcoder-1b", 2e-3},
+	} {
+		t.Run(c.preset, func(t *testing.T) {
+			f := miniModel(t, c.preset)
+			worst := compareWithReference(t, f, tokens)
+			t.Logf("%s (%s): golem vs float64 reference %.3g", c.preset, f.Meta.Architecture(), worst)
+			require.Less(t, worst, c.bound)
+
+			batch := newRunner(t, f, backend.Options{}, 0).feed(t, tokens)
+			one := newRunner(t, f, backend.Options{}, 0)
+			for i, tok := range tokens {
+				row := one.feed(t, []int32{tok})[0]
+				for j := range row {
+					require.InDelta(t, batch[i][j], row[j], 1e-4, "position %d logit %d", i, j)
+				}
+			}
+		})
+	}
+}
