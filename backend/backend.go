@@ -145,6 +145,11 @@ type Ops interface {
 	LayerNorm(dst, x, w, b Tensor, eps float32) error
 	// RoPE rotates x [n, heads, headDim] in place; pos[i] is token i's position.
 	RoPE(x Tensor, pos []int32, p RoPEParams) error
+	// RoPEShift rotates rows of x [n, heads, headDim] (F32 or F16: a KV cache's keys,
+	// reshaped) in place: row rows[i] by delta[i] positions, as RoPE would. Rotations
+	// compose, so keys cached at position p become keys at p+delta (llama.cpp's
+	// K-shift, used when a context shift moves cached tokens).
+	RoPEShift(x Tensor, rows, delta []int32, p RoPEParams) error
 	// Attention writes the batch's k and v ([n, headsKV, headDim]) into the cache
 	// cells batch.Cells of layer, then computes dst [n, heads, headDimV] from q
 	// [n, heads, headDim] over every cache cell that each token may see (see
@@ -170,6 +175,22 @@ type Ops interface {
 	// first on ties): ids [n, k] (I32) and their values in weights [n, k], divided by
 	// their sum when renorm is set.
 	TopK(weights, ids, probs Tensor, k int, renorm bool) error
+	// SSMConv is Mamba's causal depthwise convolution (ggml's ssm_conv) with carried
+	// state. x and dst are [n, channels], tokens in order; token i continues the
+	// sequence whose state is row slots[i] of state [rows, channels, kernel-1] (the
+	// inputs of that sequence's previous kernel-1 tokens, oldest first), which is
+	// updated in place. dst[i, c] = Σ_k window[k]·w[c, k] over the state's values
+	// followed by x[i, c], summed in order; w is F32 [channels, kernel].
+	SSMConv(dst, x, w, state Tensor, slots []int32) error
+	// SSMScan is Mamba's selective scan (ggml's ssm_scan) with carried state. x, dt
+	// and dst are [n, inner], B and C [n, dState], A [inner, dState], state [rows,
+	// inner, dState] updated in place, token i using row slots[i]. Per token,
+	// Δ = softplus(dt) (log1p(exp(dt)), dt itself above 20), s = s·exp(Δ·A) + B·(x·Δ),
+	// dst = Σ s·C.
+	SSMScan(dst, x, dt, a, b, c, state Tensor, slots []int32) error
+	// SeqMean averages rows by sequence: dst [nSeq, d] row s is the mean of the rows
+	// i of x [n, d] with seqs[i] == s (zero when there are none).
+	SeqMean(dst, x Tensor, seqs []int32) error
 }
 
 // RoPEMode is how rotary embedding pairs dimensions.

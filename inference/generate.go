@@ -4,17 +4,11 @@ package inference
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/golem-llm/golem/backend"
-	"github.com/golem-llm/golem/models"
 	"github.com/golem-llm/golem/models/tokenizer"
 )
-
-// ErrContextFull is returned when a sequence would outgrow the cache.
-var ErrContextFull = errors.New("context is full")
 
 // Sampler picks the next token from a row of logits (inference/sampling's chain).
 type Sampler interface {
@@ -44,88 +38,29 @@ func (Greedy) Sample(logits []float32) (int32, error) {
 // Accept does nothing: greedy keeps no state.
 func (Greedy) Accept(int32) error { return nil }
 
-// Session is one sequence in a cache: the tokens it holds and where.
-type Session struct {
-	Model     models.Model
-	Cache     *backend.KVCache
-	BatchSize int
-	Seq       int32
-
-	tokens []int32
-	logits []float32 // the last row's logits
-}
-
-// NewSession starts an empty sequence in cache.
-func NewSession(m models.Model, cache *backend.KVCache, batchSize int) *Session {
-	if batchSize <= 0 {
-		batchSize = 512
-	}
-	return &Session{Model: m, Cache: cache, BatchSize: batchSize}
-}
-
-// Len is the number of tokens in the sequence.
-func (s *Session) Len() int { return len(s.tokens) }
-
-// Logits is the last evaluated token's row of logits.
-func (s *Session) Logits() []float32 { return s.logits }
-
-// Eval runs tokens through the model in batches of BatchSize, appending them to the
-// sequence; afterwards Logits holds the last token's logits. The cell of position p
-// is p: one sequence owns the cache.
-func (s *Session) Eval(ctx context.Context, tokens []int32) error {
-	if len(tokens) == 0 {
-		return nil
-	}
-	if len(s.tokens)+len(tokens) > s.Cache.Size() {
-		return fmt.Errorf("%w: %d tokens in the sequence + %d new exceed the context of %d (raise -c/--ctx-size)",
-			ErrContextFull, len(s.tokens), len(tokens), s.Cache.Size())
-	}
-	nv := s.Model.Config().NVocab
-	if cap(s.logits) < nv {
-		s.logits = make([]float32, nv)
-	}
-	s.logits = s.logits[:nv]
-	for start := 0; start < len(tokens); start += s.BatchSize {
-		chunk := tokens[start:min(start+s.BatchSize, len(tokens))]
-		batch := &backend.Batch{}
-		for range chunk {
-			p := int32(len(s.tokens))
-			batch.Pos = append(batch.Pos, p)
-			batch.Seq = append(batch.Seq, s.Seq)
-			batch.Cells = append(batch.Cells, p)
-			s.Cache.Cells[p] = backend.Cell{Pos: p, Seq: s.Seq}
-			s.tokens = append(s.tokens, 0)
-		}
-		copy(s.tokens[len(s.tokens)-len(chunk):], chunk)
-		var outputs []int
-		if start+len(chunk) == len(tokens) {
-			outputs = []int{len(chunk) - 1}
-		}
-		logits := s.logits
-		if outputs == nil {
-			logits = nil
-		}
-		if err := s.Model.Forward(ctx, chunk, batch, s.Cache, outputs, logits); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // StopReason says why generation ended.
 type StopReason string
 
 const (
-	StopEOG    StopReason = "eog"     // the model produced an end-of-generation token
-	StopLength StopReason = "length"  // the requested number of tokens was reached
-	StopCtx    StopReason = "context" // the context is full (only when no limit was asked for)
+	StopEOG    StopReason = "eog"         // the model produced an end-of-generation token
+	StopLength StopReason = "length"      // the requested number of tokens was reached
+	StopString StopReason = "stop-string" // a stop string was produced (Stats.StopString)
+	StopCtx    StopReason = "context"     // the context is full (only when no limit was asked for)
 )
 
 // Stats measure one generation.
 type Stats struct {
 	PromptTokens, GeneratedTokens int
-	PromptTime, GenTime           time.Duration
-	Stop                          StopReason
+	// CachedTokens are prompt tokens whose cells were reused, not evaluated again.
+	CachedTokens int
+	// PromptTime is the prompt's evaluation; GenTime the rest; FirstToken the time
+	// from the start to the first sampled token.
+	PromptTime, GenTime, FirstToken time.Duration
+	// Shifts counts context shifts.
+	Shifts int
+	Stop   StopReason
+	// StopString is the stop string that ended generation (Stop == StopString).
+	StopString string
 }
 
 // GenerateOptions configure Generate.
@@ -138,75 +73,196 @@ type GenerateOptions struct {
 	// Continuation: the output continues a prompt already shown, so the first
 	// piece keeps its leading space.
 	Continuation bool
+	// Stop strings end generation; they are matched across token boundaries and never
+	// emitted (text that may start one is held back until it cannot).
+	Stop []string
+	// ContextShift: when the sequence is full, drop the oldest half of the tokens after
+	// the first Keep and go on (Session.Shift); otherwise a full context is an error
+	// (or, with no MaxTokens, the end).
+	ContextShift bool
+	// Keep is the number of tokens at the start of the sequence (BOS included) a
+	// context shift keeps; less than 0 means the whole prompt.
+	Keep int
 }
 
-// Generate evaluates prompt, then samples up to MaxTokens tokens, calling emit with
-// each piece of text as soon as it is complete UTF-8. It stops at the vocabulary's
-// end-of-generation tokens.
-func Generate(ctx context.Context, s *Session, tok *tokenizer.Tokenizer, prompt []int32, opts GenerateOptions, emit func(string) error) (Stats, error) {
-	st := Stats{PromptTokens: len(prompt)}
-	sampler := opts.Sampler
-	if sampler == nil {
-		sampler = Greedy{}
+// generation is one sequence's decoding state: its sampler, the text decoder, the stop
+// strings and the statistics. Generate and Batch share it.
+type generation struct {
+	opts    GenerateOptions
+	sampler Sampler
+	tok     *tokenizer.Tokenizer
+	dec     *tokenizer.StreamDecoder
+	stop    stopFilter
+	emit    func(string) error
+	keep    int
+	st      Stats
+	t0, t1  time.Time
+	stopped bool    // a stop string was found: nothing more is emitted
+	ids     []int32 // the generated tokens
+}
+
+func newGeneration(tok *tokenizer.Tokenizer, prompt []int32, opts GenerateOptions, emit func(string) error) (*generation, error) {
+	g := &generation{opts: opts, sampler: opts.Sampler, tok: tok, emit: emit, t0: time.Now()}
+	g.st.PromptTokens = len(prompt)
+	if g.sampler == nil {
+		g.sampler = Greedy{}
+	}
+	if g.emit == nil {
+		g.emit = func(string) error { return nil }
 	}
 	if len(prompt) == 0 {
-		return st, fmt.Errorf("empty prompt: at least one token (such as BOS) is needed")
+		return nil, fmt.Errorf("empty prompt: at least one token (such as BOS) is needed")
 	}
-	t0 := time.Now()
+	for _, s := range opts.Stop {
+		if s != "" {
+			g.stop.stops = append(g.stop.stops, s)
+		}
+	}
+	g.keep = opts.Keep
+	if g.keep < 0 || g.keep > len(prompt) {
+		g.keep = len(prompt)
+	}
 	for _, id := range prompt {
-		if err := sampler.Accept(id); err != nil {
-			return st, err
+		if err := g.sampler.Accept(id); err != nil {
+			return nil, err
 		}
 	}
-	if err := s.Eval(ctx, prompt); err != nil {
-		return st, err
+	g.dec = tok.NewStreamDecoder(tokenizer.DecodeOptions{SkipSpecial: true, Continuation: opts.Continuation})
+	return g, nil
+}
+
+// prompted records the end of the prompt's evaluation.
+func (g *generation) prompted(cached int) {
+	g.st.CachedTokens = cached
+	g.t1 = time.Now()
+	g.st.PromptTime = g.t1.Sub(g.t0)
+}
+
+// next samples a token from logits and takes it: counts it, emits its text and
+// decides whether generation is over.
+func (g *generation) next(logits []float32) (id int32, done bool, err error) {
+	id, err = g.sampler.Sample(logits)
+	if err != nil {
+		return 0, true, err
 	}
-	st.PromptTime = time.Since(t0)
-	dec := tok.NewStreamDecoder(tokenizer.DecodeOptions{SkipSpecial: true, Continuation: opts.Continuation})
-	t1 := time.Now()
-	defer func() { st.GenTime = time.Since(t1) }()
-	for opts.MaxTokens <= 0 || st.GeneratedTokens < opts.MaxTokens {
-		if err := ctx.Err(); err != nil {
-			return st, err
-		}
-		id, err := sampler.Sample(s.Logits())
-		if err != nil {
-			return st, err
-		}
-		if err := sampler.Accept(id); err != nil {
-			return st, err
-		}
-		if tok.IsEOG(id) {
-			st.Stop = StopEOG
-			break
-		}
-		st.GeneratedTokens++
-		piece, err := dec.Add(id)
-		if err != nil {
-			return st, err
-		}
-		if piece != "" {
-			if err := emit(piece); err != nil {
-				return st, err
+	if g.st.FirstToken == 0 {
+		g.st.FirstToken = time.Since(g.t0)
+	}
+	if err := g.sampler.Accept(id); err != nil {
+		return 0, true, err
+	}
+	if g.tok.IsEOG(id) {
+		g.st.Stop = StopEOG
+		return id, true, nil
+	}
+	g.st.GeneratedTokens++
+	g.ids = append(g.ids, id)
+	piece, err := g.dec.Add(id)
+	if err != nil {
+		return 0, true, err
+	}
+	if piece != "" {
+		out, stop, found := g.stop.add(piece)
+		if out != "" {
+			if err := g.emit(out); err != nil {
+				return 0, true, err
 			}
 		}
-		if opts.MaxTokens > 0 && st.GeneratedTokens == opts.MaxTokens {
-			st.Stop = StopLength
-			break
-		}
-		if opts.MaxTokens <= 0 && s.Len() == s.Cache.Size() {
-			st.Stop = StopCtx
-			break
-		}
-		if err := s.Eval(ctx, []int32{id}); err != nil {
-			return st, err
+		if found {
+			g.st.Stop, g.st.StopString, g.stopped = StopString, stop, true
+			return id, true, nil
 		}
 	}
-	if rest := dec.Flush(); rest != "" {
-		if err := emit(rest); err != nil {
-			return st, err
+	if g.opts.MaxTokens > 0 && g.st.GeneratedTokens >= g.opts.MaxTokens {
+		g.st.Stop = StopLength
+		return id, true, nil
+	}
+	return id, false, nil
+}
+
+// room makes sure s can take one more token: it shifts the context when asked to,
+// ends generation at a full context when no limit was asked for, and fails otherwise.
+func (g *generation) room(s *Session) (done bool, err error) {
+	if s.Len() < s.Limit() {
+		return false, nil
+	}
+	switch {
+	case g.opts.ContextShift:
+		if _, err := s.Shift(g.keep); err != nil {
+			return true, err
+		}
+		g.st.Shifts++
+		return false, nil
+	case g.opts.MaxTokens <= 0:
+		g.st.Stop = StopCtx
+		return true, nil
+	}
+	return true, fmt.Errorf("%w: %d tokens fill the context of %d after %d generated (raise -c/--ctx-size or use --context-shift)",
+		ErrContextFull, s.Len(), s.Limit(), g.st.GeneratedTokens)
+}
+
+// finish emits the text still held back (unless a stop string ended generation).
+func (g *generation) finish() error {
+	g.st.GenTime = time.Since(g.t1)
+	if g.stopped {
+		return nil
+	}
+	rest := g.dec.Flush()
+	out, stop, found := g.stop.add(rest)
+	if found {
+		g.st.Stop, g.st.StopString = StopString, stop
+	} else {
+		out += g.stop.flush()
+	}
+	if out != "" {
+		return g.emit(out)
+	}
+	return nil
+}
+
+// Generate evaluates prompt (reusing the cells of the prefix it shares with what s
+// holds), then samples up to MaxTokens tokens, calling emit with each piece of text as
+// soon as it is complete UTF-8 and cannot be part of a stop string. It stops at the
+// vocabulary's end-of-generation tokens, at stop strings and at the token limit; a
+// full context is shifted or ends generation as opts say. Cancelling ctx stops it
+// within one token.
+func Generate(ctx context.Context, s *Session, tok *tokenizer.Tokenizer, prompt []int32, opts GenerateOptions, emit func(string) error) (Stats, error) {
+	g, err := newGeneration(tok, prompt, opts, emit)
+	if err != nil {
+		return Stats{PromptTokens: len(prompt)}, err
+	}
+	if len(prompt) > s.Limit() {
+		return g.st, fmt.Errorf("%w: the prompt of %d tokens exceeds the context of %d (raise -c/--ctx-size)",
+			ErrContextFull, len(prompt), s.Limit())
+	}
+	cached, err := s.Prefill(ctx, prompt)
+	if err != nil {
+		return g.st, err
+	}
+	g.prompted(cached)
+	var one [1]int32
+	for {
+		if err := ctx.Err(); err != nil {
+			return g.st, err
+		}
+		id, done, err := g.next(s.Logits())
+		if err != nil {
+			return g.st, err
+		}
+		if done {
+			break
+		}
+		if done, err := g.room(s); err != nil || done {
+			if err != nil {
+				return g.st, err
+			}
+			break
+		}
+		one[0] = id
+		if err := s.eval(ctx, one[:], PhaseDecode); err != nil {
+			return g.st, err
 		}
 	}
-	st.GenTime = time.Since(t1)
-	return st, nil
+	err = g.finish()
+	return g.st, err
 }

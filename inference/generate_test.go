@@ -74,7 +74,7 @@ func TestGenerateLimitsAndStops(t *testing.T) {
 type eosSampler struct{ id int32 }
 
 func (e eosSampler) Sample([]float32) (int32, error) { return e.id, nil }
-func (eosSampler) Accept(int32) error                 { return nil }
+func (eosSampler) Accept(int32) error                { return nil }
 
 func TestGenerateStopsAtEOS(t *testing.T) {
 	s, tok := stories(t, 64, 512)

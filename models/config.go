@@ -126,9 +126,18 @@ func ReadConfig(m gguf.Metadata) (*Config, error) {
 	c.NLayer = r.int("block_count", 1, maxLayers, -1)
 	c.NCtxTrain = r.int("context_length", 1, maxCtx, -1)
 	c.NFF = r.int("feed_forward_length", 0, maxFF, 0)
-	c.NHead = r.int("attention.head_count", 1, maxHeads, -1)
-	c.NHeadKV = r.int("attention.head_count_kv", 1, maxHeads, c.NHead)
-	if r.err == nil && c.NHead%c.NHeadKV != 0 {
+	// Attention-free (state-space) models store head_count 0.
+	ssm := m.Has(arch + ".ssm.state_size")
+	minHeads := 1
+	if ssm {
+		minHeads = 0
+	}
+	c.NHead = r.int("attention.head_count", minHeads, maxHeads, -1)
+	c.NHeadKV = r.int("attention.head_count_kv", minHeads, maxHeads, c.NHead)
+	if r.err == nil && c.NHead == 0 && c.NHeadKV != 0 {
+		r.fail(fmt.Errorf("key %s.attention.head_count_kv: %d for a model without attention heads", arch, c.NHeadKV))
+	}
+	if r.err == nil && c.NHead > 0 && (c.NHeadKV == 0 || c.NHead%c.NHeadKV != 0) {
 		r.fail(fmt.Errorf("key %s.attention.head_count_kv: %d does not divide head_count %d", arch, c.NHeadKV, c.NHead))
 	}
 	defHead := 0
@@ -137,7 +146,7 @@ func ReadConfig(m gguf.Metadata) (*Config, error) {
 	}
 	c.HeadDim = r.int("attention.key_length", 1, maxHeadDim, defHead)
 	c.HeadDimV = r.int("attention.value_length", 1, maxHeadDim, c.HeadDim)
-	if r.err == nil && c.HeadDim == 0 {
+	if r.err == nil && c.HeadDim == 0 && c.NHead > 0 {
 		r.fail(fmt.Errorf("head size is zero: %s.embedding_length %d < head_count %d", arch, c.NEmbd, c.NHead))
 	}
 	c.NExpert = r.int("expert_count", 0, maxExperts, 0)

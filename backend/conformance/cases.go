@@ -73,6 +73,9 @@ func Cases() []Case {
 			cs = append(cs, Case{Op: "ROPE", Shape: s, Variant: v, MaxNMSE: nmseElementwise})
 		}
 	}
+	for _, v := range []string{"", "neox", "yarn", "f16"} {
+		cs = append(cs, Case{Op: "ROPE_SHIFT", Shape: Shape{Tokens: 11, Heads: 4, HeadDim: 64, RotDims: 64}, Variant: v, MaxNMSE: nmseElementwise})
+	}
 	attnShapes := []Shape{
 		{Tokens: 7, Heads: 4, HeadsKV: 2, HeadDim: 64, Cells: 16}, // GQA
 		{Tokens: 11, Heads: 8, HeadsKV: 8, HeadDim: 8, Cells: 13}, // stories260K-like MHA
@@ -83,5 +86,6 @@ func Cases() []Case {
 			cs = append(cs, Case{Op: "ATTENTION", Shape: s, Variant: v, MaxNMSE: nmseMatMul})
 		}
 	}
+	cs = append(cs, ssmCases()...)
 	return cs
 }

@@ -150,8 +150,14 @@ func Execute(b backend.Backend, c Case, seed uint64) (out []float32, skip string
 	case "ROPE":
 		return ropeCase(in, c)
 
+	case "ROPE_SHIFT":
+		return ropeShiftCase(in, c)
+
 	case "ATTENTION":
 		return attentionCase(in, c)
+
+	case "SSM_CONV", "SSM_SCAN", "SEQ_MEAN":
+		return ssmCase(in, c)
 	}
 	return nil, "", fmt.Errorf("unknown op %s", c.Op)
 }
@@ -268,6 +274,33 @@ func ropeCase(in *inputs, c Case) ([]float32, string, error) {
 		pos[i] = int32(i*37 + 3) // spread positions over a longer context
 	}
 	if err := in.b.RoPE(x, pos, RoPEParamsFor(c)); err != nil {
+		return nil, "", err
+	}
+	out, err := read(in.b, x)
+	return out, "", err
+}
+
+// ropeShiftCase re-rotates some rows of a cache-like tensor (F32, or F16 for the
+// "f16" variant) by positive and negative deltas; the other rows must stay as they are.
+func ropeShiftCase(in *inputs, c Case) ([]float32, string, error) {
+	s := c.Shape
+	dt := gguf.TypeF32
+	if c.Variant == "f16" {
+		dt = gguf.TypeF16
+	}
+	x, err := in.b.Alloc("x", dt, s.Tokens, s.Heads, s.HeadDim)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := in.b.Write(x, in.floats(s.Tokens*s.Heads*s.HeadDim, 1)); err != nil {
+		return nil, "", err
+	}
+	var rows, delta []int32
+	for r := s.Tokens - 1; r >= 0; r -= 2 {
+		rows = append(rows, int32(r))
+		delta = append(delta, int32(r*29-150))
+	}
+	if err := in.b.RoPEShift(x, rows, delta, RoPEParamsFor(c)); err != nil {
 		return nil, "", err
 	}
 	out, err := read(in.b, x)

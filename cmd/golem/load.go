@@ -23,6 +23,8 @@ type runtimeFlags struct {
 	ctxSize   int
 	batchSize int
 	cacheType string
+	// wrap, when set, wraps the backend before the model is built on it (--profile).
+	wrap func(backend.Backend) backend.Backend
 }
 
 func (f *runtimeFlags) add(cmd *cobra.Command) {
@@ -87,6 +89,9 @@ func (f *runtimeFlags) load(stderr io.Writer) (*loaded, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if f.wrap != nil {
+		be = f.wrap(be)
+	}
 	l.be = be
 	fmt.Fprintf(stderr, "golem: %s, %d threads\n", why, threads)
 	if l.model, err = models.Load(file, be, models.Options{MaxBatch: f.batchSize}); err != nil {
@@ -107,7 +112,10 @@ func (f *runtimeFlags) load(stderr io.Writer) (*loaded, error) {
 	for _, t := range file.Tensors {
 		weights += t.Size
 	}
-	kvBytes := uint64(cfg.NLayer) * uint64(ctx) * uint64(cfg.NHeadKV) * uint64(cfg.HeadDim+cfg.HeadDimV) * uint64(cacheType.BlockBytes())
+	var kvBytes uint64 // what the cache's tensors hold (a recurrent model's states, too)
+	for _, t := range append(append([]backend.Tensor(nil), l.cache.K...), l.cache.V...) {
+		kvBytes += uint64(t.Shape().Elements()) / uint64(t.DType().BlockSize()) * uint64(t.DType().BlockBytes())
+	}
 	fmt.Fprintf(stderr, "golem: loaded %s (%s, %d layers) in %s: weights %s, KV cache %s (%d tokens, %s)\n",
 		name, cfg.Arch, cfg.NLayer, time.Since(start).Round(time.Millisecond), humanBytes(weights), humanBytes(kvBytes), ctx, cacheType)
 	return l, nil

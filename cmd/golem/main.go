@@ -74,9 +74,11 @@ func commands() []*cobra.Command {
 		newInfoCmd(),
 		newRunCmd(),
 		newLogitsCmd(),
+		newEmbedCmd(),
 		newBenchCmd(),
 		newTokenizeCmd(),
 		newDetokenizeCmd(),
 		newQuantizeCmd(),
+		newGenCmd(),
 	}
 }
