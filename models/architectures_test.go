@@ -44,12 +44,16 @@ func TestArchitecturesAgainstReference(t *testing.T) {
 			t.Logf("%s (%s): golem vs float64 reference %.3g", c.preset, f.Meta.Architecture(), worst)
 			require.Less(t, worst, c.bound)
 
+			// A batch and single tokens take different llama.cpp matmul paths (tinyBLAS vs
+			// vec_dot), so an ulp can move a GELU input across an fp16 step of ggml's
+			// table: llama.cpp's own gpt2-F32 gap is 1.8e-4 (tolerance.json). GELU models
+			// get the GELU bound here too.
 			batch := newRunner(t, f, backend.Options{}, 0).feed(t, tokens)
 			one := newRunner(t, f, backend.Options{}, 0)
 			for i, tok := range tokens {
 				row := one.feed(t, []int32{tok})[0]
 				for j := range row {
-					require.InDelta(t, batch[i][j], row[j], 1e-4, "position %d logit %d", i, j)
+					require.InDelta(t, batch[i][j], row[j], c.bound, "position %d logit %d", i, j)
 				}
 			}
 		})

@@ -1,10 +1,13 @@
 package cpu
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/golem-llm/golem/backend"
+	"github.com/golem-llm/golem/backend/cpu/kernels"
 	"github.com/golem-llm/golem/gguf"
 	"github.com/golem-llm/golem/gguf/quant"
 )
@@ -19,6 +22,7 @@ type attnJob struct {
 	p            backend.AttnParams
 	heads, group int // group = heads per KV head
 	hd, hdv      int
+	nkv          int     // llama.cpp's n_kv: used cells padded to 32, at most the cache size
 	m0, m1       float32 // ALiBi slope bases
 	nHeadLog2    int
 }
@@ -85,13 +89,25 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, kv *backend.KVCache, la
 
 	j := &b.jobs.attn
 	*j = attnJob{b: b, q: qt.f32, dst: d.f32, kc: kc, vc: vc, kv: kv, batch: batch, p: p,
-		heads: heads, group: heads / headsKV, hd: hd, hdv: hdv}
+		heads: heads, group: heads / headsKV, hd: hd, hdv: hdv, nkv: usedCells(kv)}
 	if p.MaxALiBiBias > 0 {
 		j.nHeadLog2 = 1 << int(math.Floor(math.Log2(float64(heads))))
 		j.m0 = float32(math.Pow(2, -float64(p.MaxALiBiBias)/float64(j.nHeadLog2)))
 		j.m1 = float32(math.Pow(2, -float64(p.MaxALiBiBias)/2/float64(j.nHeadLog2)))
 	}
 	return b.run(n*heads, 1, j)
+}
+
+// usedCells is llama.cpp's n_kv: one past the last used cell, padded to 32 (its padding
+// without flash attention), at least 32 and at most the cache size.
+func usedCells(kv *backend.KVCache) int {
+	last := 0
+	for c, cl := range kv.Cells {
+		if cl.Seq >= 0 {
+			last = c + 1
+		}
+	}
+	return min(kv.Size(), max(32, (last+31)&^31))
 }
 
 func batchLen(b *backend.Batch) int {
@@ -125,15 +141,37 @@ func (j *attnJob) alibiSlope(h int) float32 {
 	return float32(math.Pow(float64(j.m1), float64(2*(h-j.nHeadLog2)+1)))
 }
 
+// run follows what llama.cpp's CPU backend computes for attention without flash
+// attention (kq = mul_mat(k, q); soft_max_ext; kqv = mul_mat(v, kq), V transposed in the
+// cache) over its n_kv cells, in the same float32 orders:
+//   - kq: ggml_vec_dot_f32 (four 8-lane accumulators) for an F32 cache; for an F16 cache
+//     q is rounded to fp16 and tinyBLAS's F16 product (batches of two or more) or
+//     ggml_vec_dot_f16 takes it;
+//   - softmax: scaled, ALiBi bias added with a fused multiply-add, ggml's vectorised expf
+//     on whole groups of 8 cells (libm's on the rest), each group summed in
+//     hsum_float_8's order into a double;
+//   - kqv: for batches of two or more (n_kv % 8 == 0, hdv % 4 == 0), tinyBLAS: lane c%8 of
+//     an 8-lane accumulator per output dim, then hsum; otherwise ggml_vec_dot (lanes
+//     c%32, GGML_F32x8_REDUCE, leftovers one by one).
 func (j *attnJob) run(w, lo, hi int) {
-	cells := j.kv.Size()
-	scores := j.b.scratch.worker(w, 0, cells)
-	qbuf := j.b.scratch.worker(w, 1, j.hd)
-	acc := j.b.scratch.worker(w, 2, j.hdv)
+	nkv := j.nkv
+	scores := j.b.scratch.worker(w, 0, nkv)
+	qhf := j.b.scratch.worker(w, 1, (j.hd+1)/2)
+	qh := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(qhf))), 4*len(qhf))[:2*j.hd]
+	batched := j.batch.Len() >= 2
+	tiny := batched && nkv%8 == 0 && j.hdv%4 == 0
+	nl := 32
+	if tiny {
+		nl = 8
+	}
+	lanes := j.b.scratch.worker(w, 2, nl*j.hdv)
+	vbuf := j.b.scratch.worker(w, 3, j.hdv)
 	f16 := j.kc.dt == gguf.TypeF16
-	var kh, vh []uint16
+	tinyK := f16 && batched && j.hd%8 == 0 && nkv%4 == 0
+	var kb []byte
+	var vh []uint16
 	if f16 {
-		kh, vh = bytesAs[uint16](j.kc.data), bytesAs[uint16](j.vc.data)
+		kb, vh = j.kc.data, bytesAs[uint16](j.vc.data)
 	}
 	for item := lo; item < hi; item++ {
 		t, h := item/j.heads, item%j.heads
@@ -142,9 +180,8 @@ func (j *attnJob) run(w, lo, hi int) {
 		if f16 {
 			// llama.cpp multiplies an F16 cache by Q rounded to F16.
 			for i, x := range q {
-				qbuf[i] = quant.FP16ToFP32(quant.FP32ToFP16(x))
+				binary.LittleEndian.PutUint16(qh[2*i:], quant.FP32ToFP16(x))
 			}
-			q = qbuf
 		}
 		var slope float32
 		if j.p.MaxALiBiBias > 0 {
@@ -152,65 +189,131 @@ func (j *attnJob) run(w, lo, hi int) {
 		}
 		seq, pos := j.batch.Seq[t], j.batch.Pos[t]
 		maxS := float32(math.Inf(-1))
-		for c := range cells {
+		for c := range nkv {
 			if !j.kv.Visible(c, seq, pos, j.p) {
 				scores[c] = float32(math.Inf(-1))
 				continue
 			}
 			off := c*j.kv.KDim + kvh*j.hd
 			var s float32
-			if f16 {
-				s = dotF32F16(q, kh[off:off+j.hd])
-			} else {
-				s = dotF32(q, j.kc.f32[off:off+j.hd])
+			switch {
+			case tinyK:
+				s = kernels.TinyDotF16(kb[2*off:2*(off+j.hd)], qh, j.hd)
+			case f16:
+				s = kernels.DotF16(kb[2*off:2*(off+j.hd)], qh, j.hd)
+			default:
+				s = kernels.DotF32(j.kc.f32[off:off+j.hd], q)
 			}
 			if j.p.SoftCap > 0 {
-				s = j.p.SoftCap * float32(math.Tanh(float64(s/j.p.SoftCap)))
+				// ggml_scale by 1/cap, ggml_tanh, ggml_scale by cap.
+				s = mul32(float32(math.Tanh(float64(mul32(s, 1/j.p.SoftCap)))), j.p.SoftCap)
 			}
-			s *= j.p.Scale
+			s = mul32(s, j.p.Scale)
 			if slope != 0 {
-				s += slope * -float32(abs32(pos-j.kv.Cells[c].Pos))
+				s = kernels.FMA32(slope, -float32(abs32(pos-j.kv.Cells[c].Pos)), s)
 			}
 			scores[c] = s
 			maxS = max(maxS, s)
 		}
 		out := j.dst[item*j.hdv : (item+1)*j.hdv]
-		clear(acc)
 		if math.IsInf(float64(maxS), -1) {
-			copy(out, acc)
+			clear(out)
 			continue
 		}
+		// ggml_vec_soft_max_f32.
+		vec := nkv &^ 7
 		var sum float64
-		for c, s := range scores {
-			if math.IsInf(float64(s), -1) {
-				scores[c] = 0
-				continue
+		for g := 0; g < vec; g += 8 {
+			var e [8]float32
+			for l := range 8 {
+				if x := scores[g+l]; !math.IsInf(float64(x), -1) {
+					e[l] = vExpf(x - maxS)
+				}
+				scores[g+l] = e[l]
 			}
-			e := expf(s - maxS)
+			sum += float64(kernels.HSum8(&e))
+		}
+		for c := vec; c < nkv; c++ {
+			var e float32
+			if x := scores[c]; !math.IsInf(float64(x), -1) {
+				e = expf(x - maxS)
+			}
 			scores[c] = e
 			sum += float64(e)
 		}
 		inv := float32(1 / sum)
-		for c, s := range scores {
-			if s == 0 {
+		clear(lanes)
+		np := nkv
+		if !tiny {
+			np = nkv &^ 31
+		}
+		for c := range np {
+			if scores[c] == 0 {
+				continue // a masked cell adds exact zeros
+			}
+			p, v := j.vrow(c, kvh, mul32(scores[c], inv), f16, vh, vbuf)
+			l := c % nl
+			kernels.AxpyF32(lanes[l*j.hdv:(l+1)*j.hdv], v, p)
+		}
+		for i := range out {
+			if tiny {
+				var a [8]float32
+				for l := range 8 {
+					a[l] = lanes[l*j.hdv+i]
+				}
+				out[i] = kernels.HSum8(&a)
 				continue
 			}
-			p := s * inv
-			off := c*j.kv.VDim + kvh*j.hdv
+			var a [4][8]float32
+			for l := range 32 {
+				a[l/8][l%8] = lanes[l*j.hdv+i]
+			}
+			out[i] = kernels.Reduce4x8(&a)
+		}
+		// ggml_vec_dot's leftovers (n_kv not a multiple of 32: a cache smaller than 32
+		// cells or of an odd size): one at a time, float32 fused for F32, double for F16.
+		if np < nkv {
 			if f16 {
-				p = quant.FP16ToFP32(quant.FP32ToFP16(p))
-				for i := range acc {
-					acc[i] += p * quant.FP16ToFP32(vh[off+i])
+				acc64 := make([]float64, j.hdv)
+				for i, x := range out {
+					acc64[i] = float64(x)
+				}
+				for c := np; c < nkv; c++ {
+					if scores[c] == 0 {
+						continue
+					}
+					p, v := j.vrow(c, kvh, mul32(scores[c], inv), f16, vh, vbuf)
+					for i := range acc64 {
+						acc64[i] += float64(mul32(v[i], p))
+					}
+				}
+				for i := range out {
+					out[i] = float32(acc64[i])
 				}
 			} else {
-				v := j.vc.f32[off : off+j.hdv]
-				for i := range acc {
-					acc[i] += p * v[i]
+				for c := np; c < nkv; c++ {
+					if scores[c] == 0 {
+						continue
+					}
+					p, v := j.vrow(c, kvh, mul32(scores[c], inv), f16, vh, vbuf)
+					kernels.AxpyF32(out, v, p)
 				}
 			}
 		}
-		copy(out, acc)
 	}
+}
+
+// vrow returns cell c's V values for KV head kvh and the weight p as the product with V
+// sees them: for an F16 cache, the weights rounded to fp16 and V converted into buf.
+func (j *attnJob) vrow(c, kvh int, p float32, f16 bool, vh []uint16, buf []float32) (float32, []float32) {
+	off := c*j.kv.VDim + kvh*j.hdv
+	if !f16 {
+		return p, j.vc.f32[off : off+j.hdv]
+	}
+	for i := range buf {
+		buf[i] = quant.FP16ToFP32(vh[off+i])
+	}
+	return quant.FP16ToFP32(quant.FP32ToFP16(p)), buf
 }
 
 func abs32(x int32) int32 {
@@ -218,12 +321,4 @@ func abs32(x int32) int32 {
 		return -x
 	}
 	return x
-}
-
-func dotF32F16(a []float32, b []uint16) float32 {
-	var s float32
-	for i, x := range a {
-		s += x * quant.FP16ToFP32(b[i])
-	}
-	return s
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/golem-llm/golem/backend"
+	"github.com/golem-llm/golem/backend/cpu/kernels"
 	"github.com/golem-llm/golem/gguf"
 )
 
@@ -101,8 +102,10 @@ func (j *ropeJob) run(w, lo, hi int) {
 				}
 				c, s := cs[2*i], cs[2*i+1]
 				x0, x1 := x[a], x[b]
-				x[a] = float32(x0*c) - float32(x1*s)
-				x[b] = float32(x0*s) + float32(x1*c)
+				// ggml's `x0*cos - x1*sin` and `x0*sin + x1*cos` as GCC contracts them
+				// (-ffp-contract=fast): the second product rounded, the first fused.
+				x[a] = kernels.FMA32(x0, c, -float32(x1*s))
+				x[b] = kernels.FMA32(x0, s, float32(x1*c))
 			}
 		}
 	}

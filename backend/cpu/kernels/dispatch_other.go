@@ -15,6 +15,28 @@ func dotF16AVX2(w, x *byte, n int) float32 {
 	return dotF16Go(unsafe.Slice(w, 2*n), unsafe.Slice(x, 2*n), n)
 }
 
+func axpyAVX2(dst, x *float32, a float32, n int) {
+	axpyGo(unsafe.Slice(dst, n), unsafe.Slice(x, n), a)
+}
+
+func tinyF32AVX2(a, b *float32, n int) float32 {
+	return tinyF32Go(unsafe.Slice(a, n), unsafe.Slice(b, n))
+}
+
+func tinyF16AVX2(w, x *byte, n int) float32 {
+	return tinyF16Go(unsafe.Slice(w, 2*n), unsafe.Slice(x, 2*n), n)
+}
+
+func gemvQ4_0AVX2(w, x *byte, nBlocks int) float32 {
+	return gemvQ4_0Go(unsafe.Slice(w, nBlocks*q4_0Bytes), unsafe.Slice(x, nBlocks*q8_0Bytes), nBlocks)
+}
+
+func matGemvQ4_0AVX2(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
+	for r := range dst {
+		dst[r] = gemvQ4_0Go(w[r*rowStride:], x, nBlocks)
+	}
+}
+
 func dotQ4_0AVX2(w, x *byte, nBlocks int) float32 {
 	return dotQ4_0Go(unsafe.Slice(w, nBlocks*q4_0Bytes), unsafe.Slice(x, nBlocks*q8_0Bytes), nBlocks)
 }

@@ -6,32 +6,63 @@ import (
 	"unsafe"
 )
 
-// DotF32 returns the dot product of a and b[:len(a)].
+// DotF32 returns the dot product of a and b[:len(a)] as ggml_vec_dot_f32 computes it on
+// AVX2: four 8-lane accumulators over the leading multiple of 32 elements, reduced by
+// GGML_F32x8_REDUCE, then the leftovers one by one with (contracted) fused multiply-adds.
 func DotF32(a, b []float32) float32 {
+	b = b[:len(a)]
+	np := len(a) &^ 31
+	var sum float32
+	if np > 0 {
+		if hasAVX2 {
+			sum = dotF32AVX2(&a[0], &b[0], np)
+		} else {
+			sum = dotF32Go(a[:np], b[:np])
+		}
+	}
+	for i := np; i < len(a); i++ {
+		sum = fma32(a[i], b[i], sum)
+	}
+	return sum
+}
+
+// dotF32Go is the vector part of DotF32 (len(a) a multiple of 32).
+func dotF32Go(a, b []float32) float32 {
+	b = b[:len(a)]
+	var acc [4][8]float32
+	for i := 0; i+32 <= len(a); i += 32 {
+		for j := range 4 {
+			for l := range 8 {
+				acc[j][l] = fma32(a[i+8*j+l], b[i+8*j+l], acc[j][l])
+			}
+		}
+	}
+	return reduce4x8(&acc)
+}
+
+// TinyDotF32 is tinyBLAS's F32 dot product (llamafile_sgemm on AVX2, which takes batches
+// of two rows or more when len(a) is a multiple of 8): one 8-lane accumulator, then
+// hsum. len(a) must be a multiple of 8.
+func TinyDotF32(a, b []float32) float32 {
+	b = b[:len(a)]
 	if len(a) == 0 {
 		return 0
 	}
-	b = b[:len(a)]
 	if hasAVX2 {
-		return dotF32AVX2(&a[0], &b[0], len(a))
+		return tinyF32AVX2(&a[0], &b[0], len(a))
 	}
-	return dotF32Go(a, b)
+	return tinyF32Go(a, b)
 }
 
-func dotF32Go(a, b []float32) float32 {
+func tinyF32Go(a, b []float32) float32 {
 	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
+	var acc [8]float32
+	for i := 0; i+8 <= len(a); i += 8 {
+		for l := range 8 {
+			acc[l] = fma32(a[i+l], b[i+l], acc[l])
+		}
 	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
+	return hsum8(&acc)
 }
 
 // DotF32Bytes is DotF32 over n little-endian float32 values stored as bytes.
@@ -40,51 +71,97 @@ func DotF32Bytes(w, x []byte, n int) float32 {
 		return 0
 	}
 	_, _ = w[4*n-1], x[4*n-1]
-	if hasAVX2 {
-		return dotF32AVX2((*float32)(unsafe.Pointer(&w[0])), (*float32)(unsafe.Pointer(&x[0])), n)
-	}
-	return dotF32BytesGo(w, x, n)
+	return DotF32(unsafe.Slice((*float32)(unsafe.Pointer(&w[0])), n), unsafe.Slice((*float32)(unsafe.Pointer(&x[0])), n))
 }
 
 func dotF32BytesGo(w, x []byte, n int) float32 {
-	w, x = w[:4*n], x[:4*n]
-	var s0, s1 float32
-	i := 0
-	for ; i+8 <= len(w); i += 8 {
-		s0 += math.Float32frombits(binary.LittleEndian.Uint32(w[i:])) * math.Float32frombits(binary.LittleEndian.Uint32(x[i:]))
-		s1 += math.Float32frombits(binary.LittleEndian.Uint32(w[i+4:])) * math.Float32frombits(binary.LittleEndian.Uint32(x[i+4:]))
+	a, b := bytesF32(w, n), bytesF32(x, n)
+	np := n &^ 31
+	sum := dotF32Go(a[:np], b[:np])
+	for i := np; i < n; i++ {
+		sum = fma32(a[i], b[i], sum)
 	}
-	for ; i < len(w); i += 4 {
-		s0 += math.Float32frombits(binary.LittleEndian.Uint32(w[i:])) * math.Float32frombits(binary.LittleEndian.Uint32(x[i:]))
+	return sum
+}
+
+// bytesF32 decodes n little-endian float32 values.
+func bytesF32(p []byte, n int) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(p[4*i:]))
 	}
-	return s0 + s1
+	return out
+}
+
+// TinyDotF32Bytes is TinyDotF32 over n float32 values stored as bytes (n a multiple of 8).
+func TinyDotF32Bytes(w, x []byte, n int) float32 {
+	if n == 0 {
+		return 0
+	}
+	_, _ = w[4*n-1], x[4*n-1]
+	return TinyDotF32(unsafe.Slice((*float32)(unsafe.Pointer(&w[0])), n), unsafe.Slice((*float32)(unsafe.Pointer(&x[0])), n))
 }
 
 // DotF16 returns the dot product of n F16 weights with n F16 activations, both stored
-// as little-endian bytes, accumulating in float32.
+// as little-endian bytes, as ggml_vec_dot_f16 computes it on AVX2/F16C: four 8-lane
+// float32 accumulators over the leading multiple of 32, reduced by GGML_F32x8_REDUCE into
+// a double, the leftovers' float32 products added in double, rounded to float32 last.
 func DotF16(w, x []byte, n int) float32 {
 	if n == 0 {
 		return 0
 	}
 	_, _ = w[2*n-1], x[2*n-1]
-	if hasAVX2 {
-		return dotF16AVX2(&w[0], &x[0], n)
+	np := n &^ 31
+	var sum float64
+	if np > 0 {
+		if hasAVX2 {
+			sum = float64(dotF16AVX2(&w[0], &x[0], np))
+		} else {
+			sum = float64(dotF16Go(w, x, np))
+		}
 	}
-	return dotF16Go(w, x, n)
+	for i := np; i < n; i++ {
+		sum += float64(mul32(f16(binary.LittleEndian.Uint16(w[2*i:])), f16(binary.LittleEndian.Uint16(x[2*i:]))))
+	}
+	return float32(sum)
 }
 
+// dotF16Go is the vector part of DotF16 (n a multiple of 32).
 func dotF16Go(w, x []byte, n int) float32 {
-	w, x = w[:2*n], x[:2*n]
-	var s0, s1 float32
-	i := 0
-	for ; i+4 <= len(w); i += 4 {
-		s0 += f16(binary.LittleEndian.Uint16(w[i:])) * f16(binary.LittleEndian.Uint16(x[i:]))
-		s1 += f16(binary.LittleEndian.Uint16(w[i+2:])) * f16(binary.LittleEndian.Uint16(x[i+2:]))
+	var acc [4][8]float32
+	for i := 0; i+32 <= n; i += 32 {
+		for j := range 4 {
+			for l := range 8 {
+				e := 2 * (i + 8*j + l)
+				acc[j][l] = fma32(f16(binary.LittleEndian.Uint16(w[e:])), f16(binary.LittleEndian.Uint16(x[e:])), acc[j][l])
+			}
+		}
 	}
-	for ; i < len(w); i += 2 {
-		s0 += f16(binary.LittleEndian.Uint16(w[i:])) * f16(binary.LittleEndian.Uint16(x[i:]))
+	return reduce4x8(&acc)
+}
+
+// TinyDotF16 is tinyBLAS's F16 dot product (one 8-lane accumulator, hsum); n must be a
+// multiple of 8.
+func TinyDotF16(w, x []byte, n int) float32 {
+	if n == 0 {
+		return 0
 	}
-	return s0 + s1
+	_, _ = w[2*n-1], x[2*n-1]
+	if hasAVX2 {
+		return tinyF16AVX2(&w[0], &x[0], n)
+	}
+	return tinyF16Go(w, x, n)
+}
+
+func tinyF16Go(w, x []byte, n int) float32 {
+	var acc [8]float32
+	for i := 0; i+8 <= n; i += 8 {
+		for l := range 8 {
+			e := 2 * (i + l)
+			acc[l] = fma32(f16(binary.LittleEndian.Uint16(w[e:])), f16(binary.LittleEndian.Uint16(x[e:])), acc[l])
+		}
+	}
+	return hsum8(&acc)
 }
 
 // DotBF16 returns the dot product of n BF16 weights with n BF16 activations, both
@@ -123,3 +200,48 @@ func MatVecBF16(dst []float32, w []byte, rowStride int, x []byte, n int) {
 		dst[r] = DotBF16(w[r*rowStride:], x, n)
 	}
 }
+
+// MatTinyF32 is the multi-row form of TinyDotF32Bytes (see MatVecFunc).
+func MatTinyF32(dst []float32, w []byte, rowStride int, x []byte, n int) {
+	for r := range dst {
+		dst[r] = TinyDotF32Bytes(w[r*rowStride:], x, n)
+	}
+}
+
+// MatTinyF16 is the multi-row form of TinyDotF16 (see MatVecFunc).
+func MatTinyF16(dst []float32, w []byte, rowStride int, x []byte, n int) {
+	for r := range dst {
+		dst[r] = TinyDotF16(w[r*rowStride:], x, n)
+	}
+}
+
+// AxpyF32 sets dst[i] = fma(x[i], a, dst[i]) for i < len(dst), each a single-rounding
+// fused multiply-add (one lane of a vfmadd). The attention product with V uses it to
+// accumulate ggml's lanes one cell at a time.
+func AxpyF32(dst, x []float32, a float32) {
+	if len(dst) == 0 {
+		return
+	}
+	x = x[:len(dst)]
+	if hasAVX2 {
+		axpyAVX2(&dst[0], &x[0], a, len(dst))
+		return
+	}
+	axpyGo(dst, x, a)
+}
+
+func axpyGo(dst, x []float32, a float32) {
+	x = x[:len(dst)]
+	for i := range dst {
+		dst[i] = fma32(x[i], a, dst[i])
+	}
+}
+
+// FMA32 is a*b+c rounded once to float32 (exact emulation of vfmadd on one lane).
+func FMA32(a, b, c float32) float32 { return fma32(a, b, c) }
+
+// HSum8 is ggml's hsum_float_8 of eight lanes.
+func HSum8(v *[8]float32) float32 { return hsum8(v) }
+
+// Reduce4x8 is GGML_F32x8_REDUCE of four 8-lane accumulators.
+func Reduce4x8(acc *[4][8]float32) float32 { return reduce4x8(acc) }

@@ -3,7 +3,7 @@
 #include "textflag.h"
 
 // HSUM8 adds the eight floats of Y (X is its low half) into the low lane of X; T is
-// clobbered.
+// clobbered. It is ggml's hsum_float_8 (and tinyBLAS's hsum).
 #define HSUM8(Y, X, T) \
 	VEXTRACTF128 $1, Y, T; \
 	VADDPS       T, X, X;  \
@@ -12,7 +12,19 @@
 	VMOVSHDUP    X, T;     \
 	VADDSS       T, X, X
 
+// REDUCE4 is GGML_F32x8_REDUCE of Y0..Y3 into the low lane of X0 (Y1 clobbered):
+// (0+2) + (1+3), high half onto low half, two horizontal adds.
+#define REDUCE4 \
+	VADDPS       Y2, Y0, Y0; \
+	VADDPS       Y3, Y1, Y1; \
+	VADDPS       Y1, Y0, Y0; \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS       X1, X0, X0; \
+	VHADDPS      X0, X0, X0; \
+	VHADDPS      X0, X0, X0
+
 // func dotF32AVX2(a, b *float32, n int) float32
+// ggml_vec_dot_f32's vector part: n is a multiple of 32; four 8-lane accumulators.
 TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
 	MOVQ   a+0(FP), SI
 	MOVQ   b+8(FP), DI
@@ -24,7 +36,7 @@ TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
 
 f32loop32:
 	CMPQ        CX, $32
-	JLT         f32loop8
+	JLT         f32reduce
 	VMOVUPS     (SI), Y4
 	VMOVUPS     32(SI), Y5
 	VMOVUPS     64(SI), Y6
@@ -38,38 +50,14 @@ f32loop32:
 	SUBQ        $32, CX
 	JMP         f32loop32
 
-f32loop8:
-	CMPQ        CX, $8
-	JLT         f32reduce
-	VMOVUPS     (SI), Y4
-	VFMADD231PS (DI), Y4, Y0
-	ADDQ        $32, SI
-	ADDQ        $32, DI
-	SUBQ        $8, CX
-	JMP         f32loop8
-
 f32reduce:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y0
-	HSUM8(Y0, X0, X1)
-
-f32tail:
-	TESTQ       CX, CX
-	JEQ         f32done
-	VMOVSS      (SI), X4
-	VFMADD231SS (DI), X4, X0
-	ADDQ        $4, SI
-	ADDQ        $4, DI
-	DECQ        CX
-	JMP         f32tail
-
-f32done:
+	REDUCE4
 	VMOVSS     X0, ret+24(FP)
 	VZEROUPPER
 	RET
 
 // func dotF16AVX2(w, x *byte, n int) float32
+// ggml_vec_dot_f16's vector part: n is a multiple of 32; four 8-lane accumulators.
 TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
 	MOVQ   w+0(FP), SI
 	MOVQ   x+8(FP), DI
@@ -81,7 +69,7 @@ TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
 
 f16loop32:
 	CMPQ        CX, $32
-	JLT         f16loop8
+	JLT         f16reduce
 	VCVTPH2PS   (SI), Y4
 	VCVTPH2PS   16(SI), Y5
 	VCVTPH2PS   32(SI), Y6
@@ -99,39 +87,91 @@ f16loop32:
 	SUBQ        $32, CX
 	JMP         f16loop32
 
-f16loop8:
+f16reduce:
+	REDUCE4
+	VMOVSS     X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func tinyF32AVX2(a, b *float32, n int) float32
+// tinyBLAS's F32 dot product: n is a multiple of 8; one 8-lane accumulator, hsum.
+TEXT ·tinyF32AVX2(SB), NOSPLIT, $0-28
+	MOVQ   a+0(FP), SI
+	MOVQ   b+8(FP), DI
+	MOVQ   n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+
+tf32loop:
 	CMPQ        CX, $8
-	JLT         f16reduce
+	JLT         tf32done
+	VMOVUPS     (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	SUBQ        $8, CX
+	JMP         tf32loop
+
+tf32done:
+	HSUM8(Y0, X0, X1)
+	VMOVSS     X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func tinyF16AVX2(w, x *byte, n int) float32
+// tinyBLAS's F16 dot product: n is a multiple of 8; one 8-lane accumulator, hsum.
+TEXT ·tinyF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ   w+0(FP), SI
+	MOVQ   x+8(FP), DI
+	MOVQ   n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+
+tf16loop:
+	CMPQ        CX, $8
+	JLT         tf16done
 	VCVTPH2PS   (SI), Y4
 	VCVTPH2PS   (DI), Y8
 	VFMADD231PS Y8, Y4, Y0
 	ADDQ        $16, SI
 	ADDQ        $16, DI
 	SUBQ        $8, CX
-	JMP         f16loop8
+	JMP         tf16loop
 
-f16reduce:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y0
+tf16done:
 	HSUM8(Y0, X0, X1)
-
-f16tail:
-	TESTQ       CX, CX
-	JEQ         f16done
-	MOVWLZX     (SI), AX
-	MOVWLZX     (DI), BX
-	VMOVD       AX, X4
-	VMOVD       BX, X5
-	VCVTPH2PS   X4, X4
-	VCVTPH2PS   X5, X5
-	VFMADD231SS X5, X4, X0
-	ADDQ        $2, SI
-	ADDQ        $2, DI
-	DECQ        CX
-	JMP         f16tail
-
-f16done:
 	VMOVSS     X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func axpyAVX2(dst, x *float32, a float32, n int)
+// dst[i] = fma(x[i], a, dst[i]), each rounded once.
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	VBROADCASTSS a+16(FP), Y0
+	MOVQ         n+24(FP), CX
+
+axpyloop8:
+	CMPQ        CX, $8
+	JLT         axpytail
+	VMOVUPS     (SI), Y1
+	VFMADD213PS (DI), Y0, Y1
+	VMOVUPS     Y1, (DI)
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	SUBQ        $8, CX
+	JMP         axpyloop8
+
+axpytail:
+	TESTQ       CX, CX
+	JEQ         axpydone
+	VMOVSS      (SI), X1
+	VFMADD213SS (DI), X0, X1
+	VMOVSS      X1, (DI)
+	ADDQ        $4, SI
+	ADDQ        $4, DI
+	DECQ        CX
+	JMP         axpytail
+
+axpydone:
 	VZEROUPPER
 	RET

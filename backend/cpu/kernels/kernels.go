@@ -125,3 +125,69 @@ func MatVec(t gguf.Type, dst []float32, w, x []byte, n int) error {
 	k.matVec(dst, w, wb, x, n/t.BlockSize())
 	return nil
 }
+
+// Path names one of the code paths llama.cpp's CPU backend (x86-64 AVX2 build) takes for a
+// matrix product. They add the same exact integer block sums in different float32
+// orders, so reproducing its results bit for bit means taking the path it took.
+type Path uint8
+
+const (
+	// PathVecDot is ggml_vec_dot_<type>_<vec_dot_type>, one output at a time: single
+	// activation rows, the types tinyBLAS lacks, and MUL_MAT_ID (mixture of experts).
+	PathVecDot Path = iota
+	// PathTinyBLAS is llamafile_sgemm's tinyBLAS, which takes batches of two activation
+	// rows or more for F32 and F16 (when the row length is a multiple of 8 and the
+	// weight's row count a multiple of 4) and for Q8_0, Q4_0, Q5_0 and IQ4_NL.
+	PathTinyBLAS
+	// PathRepack is ggml-cpu-aarch64's Q4_0 path on AVX2: weights whose row count is a
+	// multiple of 8 are repacked into interleaved 8-row blocks and multiplied by
+	// ggml_gemv_q4_0_8x8_q8_0 / ggml_gemm_q4_0_8x8_q8_0, for every batch size and for
+	// MUL_MAT_ID too.
+	PathRepack
+)
+
+// SelectPath returns the path llama.cpp takes for weights of type t with out rows of in
+// elements against batch activation rows; expert is true for MUL_MAT_ID.
+func SelectPath(t gguf.Type, batch, out, in int, expert bool) Path {
+	if t == gguf.TypeQ4_0 && out%8 == 0 {
+		return PathRepack
+	}
+	if expert || batch < 2 {
+		return PathVecDot
+	}
+	switch t {
+	case gguf.TypeF32, gguf.TypeF16:
+		if in%8 == 0 && out%4 == 0 {
+			return PathTinyBLAS
+		}
+	case gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ5_0, gguf.TypeIQ4_NL:
+		return PathTinyBLAS
+	}
+	return PathVecDot
+}
+
+// PathKernel returns the unchecked multi-row kernel (see MatVecKernel) that reproduces
+// path p for weights of type t. ok is false where llama.cpp has no such path for t.
+func PathKernel(t gguf.Type, p Path) (MatVecFunc, bool) {
+	switch p {
+	case PathVecDot:
+		return MatVecKernel(t)
+	case PathTinyBLAS:
+		switch t {
+		case gguf.TypeF32:
+			return MatTinyF32, true
+		case gguf.TypeF16:
+			return MatTinyF16, true
+		case gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ5_0:
+			// tinyBLAS_Q0_AVX adds these exactly as ggml_vec_dot does.
+			return MatVecKernel(t)
+		case gguf.TypeIQ4_NL:
+			return MatTinyIQ4_NL, true
+		}
+	case PathRepack:
+		if t == gguf.TypeQ4_0 {
+			return MatGemvQ4_0, true
+		}
+	}
+	return nil, false
+}

@@ -23,49 +23,6 @@ func q8K(x []byte, i int) (float32, *[256]byte, *[32]byte) {
 
 func bsum(bs *[32]byte, j int) int32 { return int32(int16(binary.LittleEndian.Uint16(bs[2*j:]))) }
 
-// dot16 returns the dot product of 16 small signed weights with 16 int8 quants.
-func dot16(a []int8, q []byte) int32 {
-	a, q = a[:16], q[:16]
-	var s int32
-	for l := range 16 {
-		s += int32(a[l]) * int32(int8(q[l]))
-	}
-	return s
-}
-
-// DotQ2_K returns the dot product of nBlocks Q2_K blocks with nBlocks Q8_K blocks.
-func DotQ2_K(w, x []byte, nBlocks int) float32 {
-	var sum float32
-	for i := range nBlocks {
-		wb := (*[q2_KBytes]byte)(w[i*q2_KBytes:])
-		yd, q8, bs := q8K(x, i)
-		sc := wb[0:16]
-		var summs, isum int32
-		for j := range 16 {
-			summs += bsum(bs, j) * int32(sc[j]>>4)
-		}
-		// Element 128n+32j+16h+l is bits 2j of qs[32n+16h+l], scale 8n+2j+h.
-		for n := range 2 {
-			for j := range 4 {
-				shift := 2 * j
-				for h := range 2 {
-					q := wb[16+32*n+16*h : 16+32*n+16*h+16]
-					y := q8[128*n+32*j+16*h : 128*n+32*j+16*h+16]
-					var d int32
-					for l := range 16 {
-						d += int32((q[l]>>shift)&3) * int32(int8(y[l]))
-					}
-					isum += int32(sc[8*n+2*j+h]&15) * d
-				}
-			}
-		}
-		dall := yd * le16h(wb[80:])
-		dmin := yd * le16h(wb[82:])
-		sum += dall*float32(isum) - dmin*float32(summs)
-	}
-	return sum
-}
-
 // q3KScales unpacks Q3_K's sixteen 6-bit scales (stored with an offset of 32).
 func q3KScales(s []byte) (out [16]int32) {
 	s = s[:12]
@@ -82,44 +39,6 @@ func q3KScales(s []byte) (out [16]int32) {
 	return out
 }
 
-// DotQ3_K returns the dot product of nBlocks Q3_K blocks with nBlocks Q8_K blocks.
-// A quant is its two low bits plus 4 when its hmask bit is set, minus 4; the -4 is
-// taken off through the activations' sums of 16.
-func DotQ3_K(w, x []byte, nBlocks int) float32 {
-	var sum float32
-	for i := range nBlocks {
-		wb := (*[q3_KBytes]byte)(w[i*q3_KBytes:])
-		yd, q8, bs := q8K(x, i)
-		scales := q3KScales(wb[96:108])
-		var isum, corr int32
-		for g := range 16 {
-			corr += scales[g] * bsum(bs, g)
-		}
-		// Element 128n+32j+16h+l: bits 2j of qs[32n+16h+l], hmask bit 4n+j of
-		// hmask[16h+l], scale 8n+2j+h.
-		for n := range 2 {
-			for j := range 4 {
-				shift := 2 * j
-				hb := 4*n + j
-				for h := range 2 {
-					q := wb[32+32*n+16*h : 32+32*n+16*h+16]
-					hm := wb[16*h : 16*h+16]
-					y := q8[128*n+32*j+16*h : 128*n+32*j+16*h+16]
-					var d int32
-					for l := range 16 {
-						v := int32((q[l]>>shift)&3) | int32((hm[l]>>hb)&1)<<2
-						d += v * int32(int8(y[l]))
-					}
-					isum += scales[8*n+2*j+h] * d
-				}
-			}
-		}
-		isum -= 4 * corr
-		sum += (le16h(wb[108:]) * yd) * float32(isum)
-	}
-	return sum
-}
-
 // scaleMinK4 unpacks the j-th 6-bit scale and min of Q4_K and Q5_K.
 func scaleMinK4(j int, q []byte) (sc, m int32) {
 	q = q[:12]
@@ -129,7 +48,85 @@ func scaleMinK4(j int, q []byte) (sc, m int32) {
 	return int32(q[j+4]&0xF | (q[j-4]>>6)<<4), int32(q[j+4]>>4 | (q[j]>>6)<<4)
 }
 
-// DotQ4_K returns the dot product of nBlocks Q4_K blocks with nBlocks Q8_K blocks.
+// The K-quant kernels follow ggml_vec_dot_<type>_q8_K on AVX2: one 8-lane float
+// accumulator; per super-block, the lanes of lanes256 (the scaled integer sums) are
+// multiplied by d = yd*dw with a fused multiply-add, and hsum_float_8 ends the row. The
+// minimum terms differ by type (see each kernel).
+
+// DotQ2_K returns the dot product of nBlocks Q2_K blocks with nBlocks Q8_K blocks. The
+// minimum term shares the accumulator: per super-block, lane k first takes
+// dmin' * (min[2k]*bsum[2k] + min[2k+1]*bsum[2k+1]) with dmin' = -(yd*dmin).
+func DotQ2_K(w, x []byte, nBlocks int) float32 {
+	var acc [8]float32
+	var v [256]int8
+	var sc [16]int32
+	for i := range nBlocks {
+		wb := (*[q2_KBytes]byte)(w[i*q2_KBytes:])
+		yd, q8, bs := q8K(x, i)
+		d := mul32(yd, le16h(wb[80:]))
+		dmin := -mul32(yd, le16h(wb[82:]))
+		var pm [8]int32
+		for k := range 8 {
+			pm[k] = int32(wb[2*k]>>4)*bsum(bs, 2*k) + int32(wb[2*k+1]>>4)*bsum(bs, 2*k+1)
+		}
+		fmaLanes(&acc, dmin, &pm)
+		for j := range 16 {
+			sc[j] = int32(wb[j] & 15)
+		}
+		// Element 128n+32j+l is bits 2j of qs[32n+l].
+		for n := range 2 {
+			q := wb[16+32*n : 16+32*n+32]
+			for j := range 4 {
+				for l := range 32 {
+					v[128*n+32*j+l] = int8((q[l] >> (2 * j)) & 3)
+				}
+			}
+		}
+		l := lanes256(&v, &sc, q8[:])
+		fmaLanes(&acc, d, &l)
+	}
+	return hsum8(&acc)
+}
+
+// DotQ3_K returns the dot product of nBlocks Q3_K blocks with nBlocks Q8_K blocks. A
+// quant is its two low bits, minus 4 when its hmask bit is clear.
+func DotQ3_K(w, x []byte, nBlocks int) float32 {
+	var acc [8]float32
+	var v [256]int8
+	for i := range nBlocks {
+		wb := (*[q3_KBytes]byte)(w[i*q3_KBytes:])
+		yd, q8, _ := q8K(x, i)
+		sc := q3KScales(wb[96:108])
+		// Element 128n+32j+l: bits 2j of qs[32n+l], hmask bit 4n+j of hmask[l].
+		for n := range 2 {
+			q := wb[32+32*n : 32+32*n+32]
+			for j := range 4 {
+				hb := 4*n + j
+				for l := range 32 {
+					v[128*n+32*j+l] = int8((q[l]>>(2*j))&3) - 4 + 4*int8((wb[l]>>hb)&1)
+				}
+			}
+		}
+		l := lanes256(&v, &sc, q8[:])
+		fmaLanes(&acc, mul32(yd, le16h(wb[108:])), &l)
+	}
+	return hsum8(&acc)
+}
+
+// q4K5KScales decodes the eight scales of a Q4_K/Q5_K block into per-16 scales and
+// returns the minimum products: mins[j]*(bsum[2j]+bsum[2j+1]).
+func q4K5KScales(scales []byte, bs *[32]byte, sc *[16]int32) (mp [8]int32) {
+	for j := range 8 {
+		s, m := scaleMinK4(j, scales)
+		sc[2*j], sc[2*j+1] = s, s
+		mp[j] = m * (bsum(bs, 2*j) + bsum(bs, 2*j+1))
+	}
+	return mp
+}
+
+// DotQ4_K returns the dot product of nBlocks Q4_K blocks with nBlocks Q8_K blocks. The
+// minimum term has its own 4-lane accumulator: lane m takes dmin' * (mp[2m] + mp[2m+1])
+// with dmin' = -(yd*dmin); its horizontal sum is added to the main one at the end.
 func DotQ4_K(w, x []byte, nBlocks int) float32 {
 	if hasAVX2 && nBlocks > 0 {
 		_, _ = w[nBlocks*q4_KBytes-1], x[nBlocks*q8_KBytes-1]
@@ -139,28 +136,31 @@ func DotQ4_K(w, x []byte, nBlocks int) float32 {
 }
 
 func dotQ4_KGo(w, x []byte, nBlocks int) float32 {
-	var sum float32
+	var acc [8]float32
+	var accm [4]float32
+	var v [256]int8
+	var sc [16]int32
 	for i := range nBlocks {
 		wb := (*[q4_KBytes]byte)(w[i*q4_KBytes:])
 		yd, q8, bs := q8K(x, i)
-		sc := wb[4:16]
-		qs := wb[16:144]
-		var isum, msum int32
-		for j := range 8 {
-			s, m := scaleMinK4(j, sc)
-			msum += m * (bsum(bs, 2*j) + bsum(bs, 2*j+1))
-			q := qs[32*(j/2) : 32*(j/2)+32]
-			y := q8[32*j : 32*j+32]
-			shift := 4 * (j & 1)
-			var d int32
-			for l := range 32 {
-				d += int32((q[l]>>shift)&15) * int32(int8(y[l]))
-			}
-			isum += s * d
+		d := mul32(yd, le16h(wb[0:]))
+		dmin := -mul32(yd, le16h(wb[2:]))
+		mp := q4K5KScales(wb[4:16], bs, &sc)
+		for m := range 4 {
+			accm[m] = fma32(dmin, float32(mp[2*m]+mp[2*m+1]), accm[m])
 		}
-		sum += (le16h(wb[0:])*yd)*float32(isum) - (le16h(wb[2:])*yd)*float32(msum)
+		qs := wb[16:144]
+		for j := range 4 {
+			q := qs[32*j : 32*j+32]
+			for l := range 32 {
+				v[64*j+l] = int8(q[l] & 15)
+				v[64*j+32+l] = int8(q[l] >> 4)
+			}
+		}
+		l := lanes256(&v, &sc, q8[:])
+		fmaLanes(&acc, d, &l)
 	}
-	return sum
+	return add32(hsum8(&acc), hsum4(&accm))
 }
 
 // MatVecQ4_K is the multi-row form of DotQ4_K (see MatVecFunc).
@@ -170,32 +170,38 @@ func MatVecQ4_K(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
 	}
 }
 
-// DotQ5_K returns the dot product of nBlocks Q5_K blocks with nBlocks Q8_K blocks.
+// DotQ5_K returns the dot product of nBlocks Q5_K blocks with nBlocks Q8_K blocks. The
+// minimum term is a scalar: per super-block, summs = fma(dmin', sum of mp, summs)
+// (ggml's `summs += dmin * int`, contracted), added after the horizontal sum.
 func DotQ5_K(w, x []byte, nBlocks int) float32 {
-	var sum float32
+	var acc [8]float32
+	var v [256]int8
+	var sc [16]int32
+	var summs float32
 	for i := range nBlocks {
 		wb := (*[q5_KBytes]byte)(w[i*q5_KBytes:])
 		yd, q8, bs := q8K(x, i)
-		sc := wb[4:16]
+		d := mul32(yd, le16h(wb[0:]))
+		dmin := -mul32(yd, le16h(wb[2:]))
+		mp := q4K5KScales(wb[4:16], bs, &sc)
+		var ms int32
+		for _, m := range mp {
+			ms += m
+		}
+		summs = add32(summs, mul32(dmin, float32(ms)))
 		qh := wb[16:48]
 		qs := wb[48:176]
-		var isum, msum int32
-		for j := range 8 {
-			s, m := scaleMinK4(j, sc)
-			msum += m * (bsum(bs, 2*j) + bsum(bs, 2*j+1))
-			q := qs[32*(j/2) : 32*(j/2)+32]
-			y := q8[32*j : 32*j+32]
-			shift := 4 * (j & 1)
-			var d int32
+		for j := range 4 {
+			q := qs[32*j : 32*j+32]
 			for l := range 32 {
-				v := int32((q[l]>>shift)&15) | int32((qh[l]>>j)&1)<<4
-				d += v * int32(int8(y[l]))
+				v[64*j+l] = int8(q[l]&15 | ((qh[l]>>(2*j))&1)<<4)
+				v[64*j+32+l] = int8(q[l]>>4 | ((qh[l]>>(2*j+1))&1)<<4)
 			}
-			isum += s * d
 		}
-		sum += (le16h(wb[0:])*yd)*float32(isum) - (le16h(wb[2:])*yd)*float32(msum)
+		l := lanes256(&v, &sc, q8[:])
+		fmaLanes(&acc, d, &l)
 	}
-	return sum
+	return add32(hsum8(&acc), summs)
 }
 
 // DotQ6_K returns the dot product of nBlocks Q6_K blocks with nBlocks Q8_K blocks.
@@ -208,8 +214,9 @@ func DotQ6_K(w, x []byte, nBlocks int) float32 {
 }
 
 func dotQ6_KGo(w, x []byte, nBlocks int) float32 {
-	var sum float32
+	var acc [8]float32
 	var a [256]int8
+	var sc [16]int32
 	for i := range nBlocks {
 		wb := (*[q6_KBytes]byte)(w[i*q6_KBytes:])
 		yd, q8, _ := q8K(x, i)
@@ -224,13 +231,13 @@ func dotQ6_KGo(w, x []byte, nBlocks int) float32 {
 				o[l+96] = int8(ql[l+32]>>4|((qh[l]>>6)&3)<<4) - 32
 			}
 		}
-		var isum int32
 		for j := range 16 {
-			isum += int32(int8(wb[192+j])) * dot16(a[16*j:], q8[16*j:])
+			sc[j] = int32(int8(wb[192+j]))
 		}
-		sum += (le16h(wb[208:]) * yd) * float32(isum)
+		l := lanes256(&a, &sc, q8[:])
+		fmaLanes(&acc, mul32(yd, le16h(wb[208:])), &l)
 	}
-	return sum
+	return hsum8(&acc)
 }
 
 // MatVecQ6_K is the multi-row form of DotQ6_K (see MatVecFunc).
@@ -242,25 +249,26 @@ func MatVecQ6_K(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
 
 // DotIQ4_XS returns the dot product of nBlocks IQ4_XS blocks with nBlocks Q8_K blocks.
 func DotIQ4_XS(w, x []byte, nBlocks int) float32 {
-	var sum float32
+	var acc [8]float32
+	var v [256]int8
+	var sc [16]int32
 	for i := range nBlocks {
 		wb := (*[iq4_XSBytes]byte)(w[i*iq4_XSBytes:])
 		yd, q8, _ := q8K(x, i)
 		sh := binary.LittleEndian.Uint16(wb[2:])
-		var isum int32
 		for ib := range 8 {
 			ls := int32((wb[4+ib/2]>>(4*(ib%2)))&15) | int32((sh>>(2*ib))&3)<<4
+			sc[2*ib], sc[2*ib+1] = ls-32, ls-32
 			q := wb[8+16*ib : 8+16*ib+16]
-			y := q8[32*ib : 32*ib+32]
-			var s int32
 			for j := range 16 {
-				s += int32(kvaluesIQ4NL[q[j]&15])*int32(int8(y[j])) + int32(kvaluesIQ4NL[q[j]>>4])*int32(int8(y[j+16]))
+				v[32*ib+j] = kvaluesIQ4NL[q[j]&15]
+				v[32*ib+16+j] = kvaluesIQ4NL[q[j]>>4]
 			}
-			isum += (ls - 32) * s
 		}
-		sum += (le16h(wb[0:]) * yd) * float32(isum)
+		l := lanes256(&v, &sc, q8[:])
+		fmaLanes(&acc, mul32(le16h(wb[0:]), yd), &l)
 	}
-	return sum
+	return hsum8(&acc)
 }
 
 // The K-quant and IQ4_XS types without assembly run one row at a time.

@@ -43,7 +43,7 @@ TEXT ·dotQ4_KAVX2(SB), NOSPLIT, $16-28
 	MOVQ   nBlocks+16(FP), CX
 	BCAST32($0x0f0f0f0f, X15, Y15)
 	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
+	VXORPS Y9, Y9, Y9 // the mins' 4-lane accumulator (X9)
 	TESTQ  CX, CX
 	JEQ    q4kdone
 
@@ -82,7 +82,9 @@ q4kloop:
 	VPUNPCKLBW X1, X1, X1
 	VPMOVZXBW  X1, Y1
 	VPMADDWD   260(DI), Y1, Y1
-	VCVTDQ2PS  Y1, Y1
+	VEXTRACTI128 $1, Y1, X6
+	VPHADDD    X6, X1, X1       // ggml's four lanes: mp[2m] + mp[2m+1]
+	VCVTDQ2PS  X1, X1
 
 	VBROADCASTSS 0(DI), Y5
 	VPBROADCASTW 0(SI), X2
@@ -90,8 +92,8 @@ q4kloop:
 	VMULPS       Y5, Y2, Y2     // d * yd
 	VPBROADCASTW 2(SI), X3
 	VCVTPH2PS    X3, Y3
-	VMULPS       Y5, Y3, Y3     // dmin * yd
-	VFMADD231PS  Y3, Y1, Y9
+	VMULPS       X5, X3, X3     // dmin * yd
+	VFNMADD231PS X3, X1, X9     // acc_m += -(dmin*yd) * mins
 
 	VPXOR Y4, Y4, Y4
 	Q4_K_CHUNK(16, 4, 36, 0, 2)
@@ -107,8 +109,12 @@ q4kloop:
 	JNZ  q4kloop
 
 q4kdone:
-	VSUBPS     Y9, Y8, Y8
 	HSUM8(Y8, X8, X0)
+	VMOVHLPS   X9, X9, X0
+	VADDPS     X0, X9, X9
+	VMOVSHDUP  X9, X0
+	VADDSS     X0, X9, X9
+	VADDSS     X9, X8, X8
 	VMOVSS     X8, ret+24(FP)
 	VZEROUPPER
 	RET
@@ -137,13 +143,15 @@ GLOBL q6kShuf<>(SB), RODATA|NOPTR, $128
 // Q6_K block (210 bytes): ql[128], qh[64], scales[16] int8, d f16. Each 128-element
 // half h reads ql[64h:64h+64] and qh[32h:32h+32]; element 128h+32j+l is
 // (ql nibble) | (2 bits of qh[l] at 2j) << 4, minus 32. The quants are used unsigned
-// (0..63); the -32 is taken off once per block through the activations' sums:
-// 32 * sum_g scale_g * bsum_g.
+// (0..63) and 32*y is subtracted from each pair sum before the scales, as ggml does, so
+// every int32 lane holds what ggml's holds.
 //
 // Q6_K_VEC finishes one 32-element vector: V holds its 6-bit quants, xo is the offset of
 // its activations, S the scales source (Y10 or Y11) and sh the shuffle for it.
 #define Q6_K_VEC(V, xo, S, sh) \
 	VPMADDUBSW xo(DI), V, V;            \
+	VPMADDUBSW xo(DI), Y13, Y12;        \
+	VPSUBW     Y12, V, V;               \
 	VPSHUFB    q6kShuf<>+sh(SB), S, Y7; \
 	VPMADDWD   Y7, V, V;                \
 	VPADDD     V, Y4, Y4
@@ -182,20 +190,18 @@ TEXT ·dotQ6_KAVX2(SB), NOSPLIT, $0-28
 	MOVQ   nBlocks+16(FP), CX
 	BCAST32($0x0f0f0f0f, X15, Y15)
 	BCAST32($0x30303030, X14, Y14)
+	BCAST32($0x20202020, X13, Y13)
 	VXORPS Y8, Y8, Y8
 	TESTQ  CX, CX
 	JEQ    q6kdone
 
 q6kloop:
 	VPMOVSXBW 192(SI), Y0
-	VPMADDWD  260(DI), Y0, Y1
-	VPSLLD    $5, Y1, Y1        // 32 * scale * bsum, eight int32
 	VPERMQ    $0x44, Y0, Y10    // scales 0..7 in both lanes
 	VPERMQ    $0xee, Y0, Y11    // scales 8..15 in both lanes
 	VPXOR     Y4, Y4, Y4
 	Q6_K_HALF(0, 32, 128, 4, 36, 68, 100, Y10)
 	Q6_K_HALF(64, 96, 160, 132, 164, 196, 228, Y11)
-	VPSUBD    Y1, Y4, Y4
 	VCVTDQ2PS Y4, Y4
 
 	VPBROADCASTW 208(SI), X2

@@ -47,37 +47,26 @@
 	BCAST32($0x08080808, X13, Y13)
 
 // func dotQ4_0AVX2(w, x *byte, nBlocks int) float32
+// ggml_vec_dot_q4_0_q8_0: one 8-lane accumulator, block after block, then hsum.
 TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-28
 	MOVQ   w+0(FP), SI
 	MOVQ   x+8(FP), DI
 	MOVQ   nBlocks+16(FP), CX
 	Q4_0_CONSTS
 	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
+	TESTQ  CX, CX
+	JEQ    q40done
 
-q40loop2:
-	CMPQ       CX, $2
-	JLT        q40tail
+q40loop:
 	LOADX(0)
 	VPMADDUBSW Y1, Y13, Y3
 	Q4_0_ROW(SI, 0, Y8)
-	LOADX(34)
-	VPMADDUBSW Y1, Y13, Y3
-	Q4_0_ROW(SI, 18, Y9)
-	ADDQ       $36, SI
-	ADDQ       $68, DI
-	SUBQ       $2, CX
-	JMP        q40loop2
-
-q40tail:
-	TESTQ      CX, CX
-	JEQ        q40done
-	LOADX(0)
-	VPMADDUBSW Y1, Y13, Y3
-	Q4_0_ROW(SI, 0, Y8)
+	ADDQ       $18, SI
+	ADDQ       $34, DI
+	DECQ       CX
+	JNZ        q40loop
 
 q40done:
-	VADDPS     Y9, Y8, Y8
 	HSUM8(Y8, X8, X0)
 	VMOVSS     X8, ret+24(FP)
 	VZEROUPPER
@@ -149,34 +138,25 @@ q40x4done:
 	VFMADD231PS  Y2, Y0, acc
 
 // func dotQ8_0AVX2(w, x *byte, nBlocks int) float32
+// ggml_vec_dot_q8_0_q8_0 (and tinyBLAS): one 8-lane accumulator, then hsum.
 TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-28
 	MOVQ   w+0(FP), SI
 	MOVQ   x+8(FP), DI
 	MOVQ   nBlocks+16(FP), CX
 	BCAST32($0x00010001, X14, Y14)
 	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-
-q80loop2:
-	CMPQ   CX, $2
-	JLT    q80tail
-	LOADX(0)
-	Q8_0_ROW(SI, 0, Y8)
-	LOADX(34)
-	Q8_0_ROW(SI, 34, Y9)
-	ADDQ   $68, SI
-	ADDQ   $68, DI
-	SUBQ   $2, CX
-	JMP    q80loop2
-
-q80tail:
 	TESTQ  CX, CX
 	JEQ    q80done
+
+q80loop:
 	LOADX(0)
 	Q8_0_ROW(SI, 0, Y8)
+	ADDQ   $34, SI
+	ADDQ   $34, DI
+	DECQ   CX
+	JNZ    q80loop
 
 q80done:
-	VADDPS     Y9, Y8, Y8
 	HSUM8(Y8, X8, X0)
 	VMOVSS     X8, ret+24(FP)
 	VZEROUPPER
@@ -230,3 +210,117 @@ q80x4done:
 	VMOVSS     X11, 12(AX)
 	VZEROUPPER
 	RET
+
+// The repacked-Q4_0 path (ggml_gemv_q4_0_8x8_q8_0): each row's block dot product is
+// summed exactly as an integer, converted to float32 and accumulated with one scalar
+// fused multiply-add by dw*dx, block after block.
+//
+// Q4_0_IDOT leaves in Y0 the eight int32 partial sums of one row's block at R+off
+// against the activation block loaded by LOADX (Y1) with Y3 = 8*y pair sums.
+#define Q4_0_IDOT(R, off, V) \
+	VMOVDQU      off+2(R), X0;     \
+	VPSRLW       $4, X0, X2;       \
+	VINSERTI128  $1, X2, Y0, Y0;   \
+	VPAND        Y15, Y0, Y0;      \
+	VPMADDUBSW   Y1, Y0, Y0;       \
+	VPSUBW       Y3, Y0, Y0;       \
+	VPMADDWD     Y14, Y0, V
+
+// func gemvQ4_0AVX2(w, x *byte, nBlocks int) float32
+TEXT ·gemvQ4_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ   w+0(FP), SI
+	MOVQ   x+8(FP), DI
+	MOVQ   nBlocks+16(FP), CX
+	Q4_0_CONSTS
+	VXORPS X8, X8, X8
+	TESTQ  CX, CX
+	JEQ    g40done
+
+g40loop:
+	VMOVDQU      2(DI), Y1
+	VPMADDUBSW   Y1, Y13, Y3
+	Q4_0_IDOT(SI, 0, Y4)
+	VEXTRACTI128 $1, Y4, X2
+	VPADDD       X2, X4, X4
+	VPSHUFD      $0x4e, X4, X2
+	VPADDD       X2, X4, X4
+	VPSHUFD      $0xb1, X4, X2
+	VPADDD       X2, X4, X4
+	VCVTDQ2PS    X4, X4
+	MOVWLZX      (SI), AX
+	VMOVD        AX, X5
+	VCVTPH2PS    X5, X5
+	MOVWLZX      (DI), BX
+	VMOVD        BX, X6
+	VCVTPH2PS    X6, X6
+	VMULSS       X6, X5, X5
+	VFMADD231SS  X5, X4, X8
+	ADDQ         $18, SI
+	ADDQ         $34, DI
+	DECQ         CX
+	JNZ          g40loop
+
+g40done:
+	VMOVSS     X8, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func gemvQ4_0x4AVX2(dst *float32, w *byte, rowStride int, x *byte, nBlocks int)
+// Four rows of gemvQ4_0AVX2 at once: lane r of X8 is row r's accumulator.
+TEXT ·gemvQ4_0x4AVX2(SB), NOSPLIT, $0-40
+	MOVQ   w+8(FP), SI
+	MOVQ   rowStride+16(FP), DX
+	MOVQ   x+24(FP), DI
+	MOVQ   nBlocks+32(FP), CX
+	LEAQ   (SI)(DX*1), R8
+	LEAQ   (R8)(DX*1), R9
+	LEAQ   (R9)(DX*1), R10
+	SHLQ   $2, DX // prefetch distance: the next tile of four rows
+	Q4_0_CONSTS
+	VXORPS X8, X8, X8
+	TESTQ  CX, CX
+	JEQ    g40x4done
+
+g40x4loop:
+	PREFETCHT0   (SI)(DX*1)
+	PREFETCHT0   (R8)(DX*1)
+	PREFETCHT0   (R9)(DX*1)
+	PREFETCHT0   (R10)(DX*1)
+	VMOVDQU      2(DI), Y1
+	VPMADDUBSW   Y1, Y13, Y3
+	Q4_0_IDOT(SI, 0, Y4)
+	Q4_0_IDOT(R8, 0, Y5)
+	Q4_0_IDOT(R9, 0, Y6)
+	Q4_0_IDOT(R10, 0, Y7)
+	VPHADDD      Y5, Y4, Y4
+	VPHADDD      Y7, Y6, Y6
+	VPHADDD      Y6, Y4, Y4
+	VEXTRACTI128 $1, Y4, X2
+	VPADDD       X2, X4, X4
+	VCVTDQ2PS    X4, X4
+
+	// dw of the four rows, times dx.
+	MOVWLZX      (SI), AX
+	VMOVD        AX, X5
+	VPINSRW      $1, (R8), X5, X5
+	VPINSRW      $2, (R9), X5, X5
+	VPINSRW      $3, (R10), X5, X5
+	VCVTPH2PS    X5, X5
+	VPBROADCASTW (DI), X6
+	VCVTPH2PS    X6, X6
+	VMULPS       X6, X5, X5
+	VFMADD231PS  X5, X4, X8
+	ADDQ         $18, SI
+	ADDQ         $18, R8
+	ADDQ         $18, R9
+	ADDQ         $18, R10
+	ADDQ         $34, DI
+	DECQ         CX
+	JNZ          g40x4loop
+
+g40x4done:
+	MOVQ    dst+0(FP), AX
+	VMOVUPS X8, (AX)
+	VZEROUPPER
+	RET
+
