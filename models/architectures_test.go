@@ -37,6 +37,7 @@ func TestArchitecturesAgainstReference(t *testing.T) {
 		{"tinyllama-1.1b", 1e-4}, {"mistral-7b", 1e-4}, {"mixtral-8x7b", 1e-4}, {"qwen2-0.5b", 1e-4},
 		{"gemma-2b", 2e-3}, {"phi3-mini", 1e-4}, {"phi2", 2e-3}, {"gpt2", 2e-3}, {"gptj-6b", 2e-3},
 		{"gptneox-1.4b", 2e-3}, {"falcon-7b", 2e-3}, {"bloom-560m", 2e-3}, {"starcoder-1b", 2e-3},
+		{"qwen3-0.6b", 1e-4}, {"starcoder2-3b", 2e-3},
 	} {
 		t.Run(c.preset, func(t *testing.T) {
 			f := miniModel(t, c.preset)

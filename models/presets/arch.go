@@ -12,19 +12,21 @@ import (
 // src/llama-model.cpp loads them with (ggml order: ne[0] is the input width).
 
 var families = map[string]family{
-	"llama":     {keys: llamaKeys, tensors: llamaTensors},
-	"qwen2":     {keys: qwen2Keys, tensors: llamaTensors},
-	"gemma":     {keys: gemmaKeys, tensors: llamaTensors},
-	"phi2":      {keys: phi2Keys, tensors: phi2Tensors},
-	"phi3":      {keys: phi3Keys, tensors: phi3Tensors},
-	"gpt2":      {keys: gpt2Keys, tensors: gpt2Tensors},
-	"gptj":      {keys: gptjKeys, tensors: gptjTensors},
-	"gptneox":   {keys: gptneoxKeys, tensors: gpt2Tensors},
-	"falcon":    {keys: falconKeys, tensors: falconTensors},
-	"bloom":     {keys: bloomKeys, tensors: gpt2Tensors},
-	"starcoder": {keys: starcoderKeys, tensors: gpt2Tensors},
-	"mamba":     {keys: mambaKeys, tensors: mambaTensors},
-	"bert":      {keys: bertKeys, tensors: bertTensors},
+	"llama":      {keys: llamaKeys, tensors: llamaTensors},
+	"qwen2":      {keys: qwen2Keys, tensors: llamaTensors},
+	"qwen3":      {keys: qwen3Keys, tensors: llamaTensors},
+	"starcoder2": {keys: starcoder2Keys, tensors: starcoder2Tensors},
+	"gemma":      {keys: gemmaKeys, tensors: llamaTensors},
+	"phi2":       {keys: phi2Keys, tensors: phi2Tensors},
+	"phi3":       {keys: phi3Keys, tensors: phi3Tensors},
+	"gpt2":       {keys: gpt2Keys, tensors: gpt2Tensors},
+	"gptj":       {keys: gptjKeys, tensors: gptjTensors},
+	"gptneox":    {keys: gptneoxKeys, tensors: gpt2Tensors},
+	"falcon":     {keys: falconKeys, tensors: falconTensors},
+	"bloom":      {keys: bloomKeys, tensors: gpt2Tensors},
+	"starcoder":  {keys: starcoderKeys, tensors: gpt2Tensors},
+	"mamba":      {keys: mambaKeys, tensors: mambaTensors},
+	"bert":       {keys: bertKeys, tensors: bertTensors},
 }
 
 // keyList builds "<arch>.<suffix>" entries in order.
@@ -78,6 +80,23 @@ func llamaKeys(p *Preset) []gguf.KV {
 
 // Qwen2Model: the base keys only.
 func qwen2Keys(p *Preset) []gguf.KV { return baseKeys(p, true).kvs }
+
+// Qwen3Model: the base keys plus the head size (16 heads of 128 in a 1024-wide model).
+func qwen3Keys(p *Preset) []gguf.KV {
+	k := baseKeys(p, true)
+	k.u32("attention.key_length", p.Config.headDim())
+	k.u32("attention.value_length", p.Config.headDim())
+	return k.kvs
+}
+
+// StarCoder2Model: Model.set_gguf_parameters with LayerNorm's epsilon and the window.
+func starcoder2Keys(p *Preset) []gguf.KV {
+	k := baseKeys(p, false)
+	if p.Config.SlidingWindow > 0 {
+		k.u32("attention.sliding_window", p.Config.SlidingWindow)
+	}
+	return k.kvs
+}
 
 // GemmaModel writes its own list, with the head size as key/value length.
 func gemmaKeys(p *Preset) []gguf.KV {
@@ -303,6 +322,10 @@ func llamaTensors(p *Preset) []Tensor {
 		l.blkLinear(i, "attn_k", n, kv*hd, qkvBias)
 		l.blkLinear(i, "attn_v", n, kv*hd, qkvBias)
 		l.blkLinear(i, "attn_output", c.HeadCount*hd, n, false)
+		if p.Arch == "qwen3" {
+			l.blkNorm(i, "attn_q_norm", hd, false)
+			l.blkNorm(i, "attn_k_norm", hd, false)
+		}
 		l.blkNorm(i, "ffn_norm", n, false)
 		if c.ExpertCount > 0 {
 			l.blk(i, "ffn_gate_inp.weight", n, c.ExpertCount)
@@ -374,6 +397,27 @@ func gpt2Tensors(p *Preset) []Tensor {
 	for i := range c.BlockCount {
 		l.blkNorm(i, "attn_norm", n, true)
 		l.blkLinear(i, "attn_qkv", n, c.HeadCount*hd+2*kv*hd, true)
+		l.blkLinear(i, "attn_output", c.HeadCount*hd, n, true)
+		l.blkNorm(i, "ffn_norm", n, true)
+		l.blkLinear(i, "ffn_up", n, c.FeedForwardLength, true)
+		l.blkLinear(i, "ffn_down", c.FeedForwardLength, n, true)
+	}
+	l.output(p, true, false)
+	return l
+}
+
+// starcoder2Tensors: LayerNorm with biases, separate q/k/v with biases (GQA), NeoX
+// RoPE, a GELU MLP with biases.
+func starcoder2Tensors(p *Preset) []Tensor {
+	c := p.Config
+	n, hd, kv := c.EmbeddingLength, c.headDim(), c.headCountKV()
+	var l tensorList
+	l.add("token_embd.weight", n, p.Vocab.Size)
+	for i := range c.BlockCount {
+		l.blkNorm(i, "attn_norm", n, true)
+		l.blkLinear(i, "attn_q", n, c.HeadCount*hd, true)
+		l.blkLinear(i, "attn_k", n, kv*hd, true)
+		l.blkLinear(i, "attn_v", n, kv*hd, true)
 		l.blkLinear(i, "attn_output", c.HeadCount*hd, n, true)
 		l.blkNorm(i, "ffn_norm", n, true)
 		l.blkLinear(i, "ffn_up", n, c.FeedForwardLength, true)

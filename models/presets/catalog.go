@@ -64,6 +64,16 @@ var catalog = []Preset{
 		Vocab: qwen2Vocab(151936),
 	},
 	{
+		// Qwen3-0.6B: head_dim 128 with 16 query heads in a 1024-wide model, q/k norms,
+		// tie_word_embeddings: true.
+		Name: "qwen3-0.6b", Model: "Qwen/Qwen3-0.6B", Arch: "qwen3",
+		Config: Config{
+			ContextLength: 40960, EmbeddingLength: 1024, BlockCount: 28, FeedForwardLength: 3072,
+			HeadCount: 16, HeadCountKV: 8, HeadDim: 128, RopeFreqBase: 1e6, NormEpsilon: 1e-6, TiedOutput: true,
+		},
+		Vocab: qwen2Vocab(151936),
+	},
+	{
 		// 7,615,616,512 parameters.
 		Name: "qwen2-7b", Model: "Qwen/Qwen2-7B", Arch: "qwen2",
 		Config: Config{
@@ -167,6 +177,17 @@ var catalog = []Preset{
 		Config: Config{
 			ContextLength: 8192, EmbeddingLength: 2048, BlockCount: 24, FeedForwardLength: 8192,
 			HeadCount: 16, HeadCountKV: 1, NormEpsilon: 1e-5, TiedOutput: true,
+		},
+		Vocab: starcoderVocab(),
+	},
+	{
+		// StarCoder2-3B: GQA (24 query heads, 2 KV heads), sliding window 4096,
+		// use_bias: true, tie_word_embeddings: true.
+		Name: "starcoder2-3b", Model: "bigcode/starcoder2-3b", Arch: "starcoder2",
+		Config: Config{
+			ContextLength: 16384, EmbeddingLength: 3072, BlockCount: 30, FeedForwardLength: 12288,
+			HeadCount: 24, HeadCountKV: 2, RopeFreqBase: 999999.44, NormEpsilon: 1e-5,
+			SlidingWindow: 4096, TiedOutput: true,
 		},
 		Vocab: starcoderVocab(),
 	},

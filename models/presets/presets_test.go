@@ -152,8 +152,8 @@ func TestShapes(t *testing.T) {
 
 func TestLookup(t *testing.T) {
 	want := []string{"tinyllama-1.1b", "llama2-7b", "llama3-8b", "mistral-7b", "mixtral-8x7b", "qwen2-0.5b",
-		"qwen2-7b", "gemma-2b", "phi2", "phi3-mini", "gpt2", "gpt2-xl", "gptj-6b", "gptneox-1.4b",
-		"falcon-7b", "bloom-560m", "starcoder-1b", "mamba-130m", "mamba-2.8b", "bert-base"}
+		"qwen3-0.6b", "qwen2-7b", "gemma-2b", "phi2", "phi3-mini", "gpt2", "gpt2-xl", "gptj-6b", "gptneox-1.4b",
+		"falcon-7b", "bloom-560m", "starcoder-1b", "starcoder2-3b", "mamba-130m", "mamba-2.8b", "bert-base"}
 	assert.Equal(t, want, Names())
 	p, err := Lookup("TinyLlama-1.1B")
 	require.NoError(t, err)
