@@ -159,6 +159,9 @@ type Ops interface {
 	SiLU(dst, x Tensor) error
 	// GELU: dst = gelu(x), tanh approximation, computed as ggml does (NUMERICS.md).
 	GELU(dst, x Tensor) error
+	// QuickGELU: dst = x·sigmoid(1.702x) (CLIP's MLP), computed as ggml does
+	// (NUMERICS.md).
+	QuickGELU(dst, x Tensor) error
 	// SwiGLU: dst = silu(gate) · up.
 	SwiGLU(dst, gate, up Tensor) error
 	// GeGLU: dst = gelu(gate) · up.

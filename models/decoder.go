@@ -352,6 +352,11 @@ func (v *viewer) reshape(t backend.Tensor, shape ...int) backend.Tensor {
 }
 
 func (m *decoder) Forward(ctx context.Context, tokens []int32, batch *backend.Batch, cache *backend.KVCache, outputs []int, logits []float32) error {
+	return m.forward(ctx, tokens, nil, batch, cache, outputs, logits)
+}
+
+// forward is Forward with optional input embeddings (decoder_embd.go).
+func (m *decoder) forward(ctx context.Context, tokens []int32, embd []float32, batch *backend.Batch, cache *backend.KVCache, outputs []int, logits []float32) error {
 	cfg, b := m.cfg, m.b
 	n := len(tokens)
 	if n == 0 {
@@ -372,7 +377,7 @@ func (m *decoder) Forward(ctx context.Context, tokens []int32, batch *backend.Ba
 		}
 	}
 	for i, t := range tokens {
-		if t < 0 || int(t) >= cfg.NVocab {
+		if (t < 0 || int(t) >= cfg.NVocab) && !(t == EmbdToken && embd != nil) {
 			return fmt.Errorf("forward: token %d at %d outside the vocabulary of %d", t, i, cfg.NVocab)
 		}
 	}
@@ -387,7 +392,7 @@ func (m *decoder) Forward(ctx context.Context, tokens []int32, batch *backend.Ba
 	if vw.err != nil {
 		return vw.err
 	}
-	if err := m.embed(vw, x, tokens, batch.Pos); err != nil {
+	if err := m.embed(vw, x, tokens, embd, batch.Pos); err != nil {
 		return err
 	}
 	rope := cfg.RoPE
@@ -480,11 +485,11 @@ func (m *decoder) Forward(ctx context.Context, tokens []int32, batch *backend.Ba
 	return m.head(x, outputs, logits)
 }
 
-// embed looks up the token embeddings, then applies the spec's position embedding,
-// scale and norm.
-func (m *decoder) embed(vw *viewer, x backend.Tensor, tokens, pos []int32) error {
+// embed looks up the token embeddings (or takes input embeddings: decoder_embd.go),
+// then applies the spec's position embedding, scale and norm.
+func (m *decoder) embed(vw *viewer, x backend.Tensor, tokens []int32, embd []float32, pos []int32) error {
 	b, cfg := m.b, m.cfg
-	if err := b.GetRows(x, m.embd, tokens); err != nil {
+	if err := m.lookup(x, tokens, embd); err != nil {
 		return err
 	}
 	if m.spec.Pos == PosLearned {

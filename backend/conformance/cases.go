@@ -26,9 +26,15 @@ func Cases() []Case {
 		if t.BlockSize() < 256 {
 			shapes = append(shapes, Shape{M: 5, N: 3, K: 7 * 32})
 		}
+		// Prompt-sized batches: BLAS backends take products from 17 to 64 rows up.
+		shapes = append(shapes, Shape{M: 67, N: 64, K: 256}, Shape{M: 64, N: 37, K: 512})
 		for _, s := range shapes {
 			cs = append(cs, Case{Op: "MUL_MAT", Type: t, Shape: s, MaxNMSE: nmseMatMul})
 		}
+	}
+	// CLIP's patch embedding: an im2col row of 3×14×14 pixels per patch.
+	for _, t := range []gguf.Type{gguf.TypeF32, gguf.TypeF16} {
+		cs = append(cs, Case{Op: "MUL_MAT", Type: t, Shape: Shape{M: 16, N: 25, K: 3 * 14 * 14}, MaxNMSE: nmseMatMul})
 	}
 	for _, t := range []gguf.Type{gguf.TypeF32, gguf.TypeQ4_0, gguf.TypeQ8_0, gguf.TypeQ4_K, gguf.TypeQ6_K} {
 		s := Shape{M: 13, N: 5, K: 256, Experts: 4, Used: 2}
@@ -48,6 +54,7 @@ func Cases() []Case {
 			Case{Op: "LAYER_NORM", Shape: s, Variant: "no-weight", MaxNMSE: nmseElementwise},
 			Case{Op: "SILU", Shape: s, MaxNMSE: nmseElementwise},
 			Case{Op: "GELU", Shape: s, MaxNMSE: nmseElementwise},
+			Case{Op: "QUICK_GELU", Shape: s, MaxNMSE: nmseElementwise},
 			Case{Op: "SWIGLU", Shape: s, MaxNMSE: nmseElementwise},
 			Case{Op: "GEGLU", Shape: s, MaxNMSE: nmseElementwise},
 			Case{Op: "ADD", Shape: s, MaxNMSE: nmseElementwise},

@@ -118,7 +118,7 @@ func Execute(b backend.Backend, c Case, seed uint64) (out []float32, skip string
 		out, err := read(b, dst)
 		return out, "", err
 
-	case "RMS_NORM", "LAYER_NORM", "SILU", "GELU", "SCALE", "SOFTMAX", "SWIGLU", "GEGLU", "ADD", "MUL":
+	case "RMS_NORM", "LAYER_NORM", "SILU", "GELU", "QUICK_GELU", "SCALE", "SOFTMAX", "SWIGLU", "GEGLU", "ADD", "MUL":
 		return rowCase(in, c)
 
 	case "TOP_K":
@@ -215,6 +215,8 @@ func rowCase(in *inputs, c Case) ([]float32, string, error) {
 		err = b.SiLU(dst, x)
 	case "GELU":
 		err = b.GELU(dst, x)
+	case "QUICK_GELU":
+		err = b.QuickGELU(dst, x)
 	case "SCALE":
 		err = b.Scale(dst, x, 0.125)
 	case "SOFTMAX":

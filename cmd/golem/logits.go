@@ -17,18 +17,32 @@ import (
 
 func newLogitsCmd() *cobra.Command {
 	var rt runtimeFlags
-	var tokens, out string
+	var tokens, out, mmproj, imagePath string
 	cmd := &cobra.Command{
-		Use:   "logits -m MODEL --tokens IDS [-o OUT.f32]",
+		Use:   "logits -m MODEL --tokens IDS [-o OUT.f32] [--mmproj M --image I]",
 		Short: "Run token ids through a model as one batch and write every position's logits",
 		Long: `Run the comma-separated token ids exactly as given (no BOS added) as ONE batch at
 positions 0..n-1. With -o, write raw little-endian float32 logits [n_tokens][n_vocab];
-without it, print the top 5 of each position.`,
+without it, print the top 5 of each position.
+
+With --mmproj and --image, the word img in IDS marks where the image's embeddings go
+(n_image_tokens positions, each written like a token's).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ids, err := parseIDs(tokens)
-			if err != nil {
-				return err
+			if (mmproj == "") != (imagePath == "") {
+				return fmt.Errorf("--mmproj and --image go together")
+			}
+			var img *imageInput
+			var ids []int32
+			var err error
+			if mmproj != "" {
+				if img, err = openImageInput(mmproj, imagePath, tokens); err != nil {
+					return err
+				}
+				defer img.Close()
+				ids = img.tokens
+			} else if ids, err = parseIDs(tokens); err != nil {
+				return withImageHint(err, tokens)
 			}
 			if len(ids) > rt.batchSize {
 				rt.batchSize = len(ids) // one batch, as the contract says
@@ -52,7 +66,12 @@ without it, print the top 5 of each position.`,
 				outputs[i] = i
 			}
 			logits := make([]float32, len(ids)*cfg.NVocab)
-			if err := l.model.Forward(context.Background(), ids, batch, l.cache, outputs, logits); err != nil {
+			if img != nil {
+				err = img.forward(cmd.ErrOrStderr(), l, batch, outputs, logits)
+			} else {
+				err = l.model.Forward(context.Background(), ids, batch, l.cache, outputs, logits)
+			}
+			if err != nil {
 				return err
 			}
 			if out != "" {
@@ -74,6 +93,8 @@ without it, print the top 5 of each position.`,
 	rt.add(cmd)
 	cmd.Flags().StringVar(&tokens, "tokens", "", "comma-separated token ids (required)")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write float32 logits [n_tokens][n_vocab] to this file")
+	cmd.Flags().StringVar(&mmproj, "mmproj", "", "multimodal projector GGUF: img in --tokens marks the image")
+	cmd.Flags().StringVar(&imagePath, "image", "", "image file (PNG or JPEG) for the img positions")
 	_ = cmd.MarkFlagRequired("tokens")
 	return cmd
 }

@@ -75,6 +75,7 @@ func commands() []*cobra.Command {
 		newRunCmd(),
 		newLogitsCmd(),
 		newEmbedCmd(),
+		newEmbedImageCmd(),
 		newBenchCmd(),
 		newTokenizeCmd(),
 		newDetokenizeCmd(),
