@@ -89,6 +89,7 @@ type decoder struct {
 	layers               []layer
 	bufs                 *buffers
 	opts                 Options
+	meta                 gguf.Metadata
 }
 
 type layer struct {
@@ -145,7 +146,7 @@ func (bd *binder) has(name string) bool {
 }
 
 func newDecoder(f *gguf.File, cfg *Config, b backend.Backend, opts Options, spec DecoderSpec) (Model, error) {
-	m := &decoder{cfg: cfg, spec: spec, b: b, opts: opts}
+	m := &decoder{cfg: cfg, spec: spec, b: b, opts: opts, meta: f.Meta}
 	bd := &binder{w: newWeights(f, b), b: b}
 	d, hd, hdv := cfg.NEmbd, cfg.HeadDim, cfg.HeadDimV
 	qDim, kDim, vDim := cfg.NHead*hd, cfg.NHeadKV*hd, cfg.NHeadKV*hdv
@@ -357,28 +358,39 @@ func (m *decoder) Forward(ctx context.Context, tokens []int32, batch *backend.Ba
 
 // forward is Forward with optional input embeddings (decoder_embd.go).
 func (m *decoder) forward(ctx context.Context, tokens []int32, embd []float32, batch *backend.Batch, cache *backend.KVCache, outputs []int, logits []float32) error {
-	cfg, b := m.cfg, m.b
 	n := len(tokens)
-	if n == 0 {
-		return fmt.Errorf("forward: no tokens")
-	}
-	if n > m.opts.MaxBatch {
-		return fmt.Errorf("forward: %d tokens exceed the batch size %d", n, m.opts.MaxBatch)
-	}
-	if batch.Len() != n {
-		return fmt.Errorf("forward: batch describes %d tokens, got %d", batch.Len(), n)
-	}
-	if len(logits) != len(outputs)*cfg.NVocab {
-		return fmt.Errorf("forward: logits buffer of %d values for %d outputs of %d", len(logits), len(outputs), cfg.NVocab)
+	if len(logits) != len(outputs)*m.cfg.NVocab {
+		return fmt.Errorf("forward: logits buffer of %d values for %d outputs of %d", len(logits), len(outputs), m.cfg.NVocab)
 	}
 	for _, o := range outputs {
 		if o < 0 || o >= n {
 			return fmt.Errorf("forward: output row %d outside the batch of %d", o, n)
 		}
 	}
+	x, err := m.hidden(ctx, tokens, embd, batch, cache)
+	if err != nil {
+		return err
+	}
+	return m.head(x, outputs, logits)
+}
+
+// hidden runs the embeddings and every layer and returns the residual stream
+// [n, n_embd] (before the output norm).
+func (m *decoder) hidden(ctx context.Context, tokens []int32, embd []float32, batch *backend.Batch, cache *backend.KVCache) (backend.Tensor, error) {
+	cfg, b := m.cfg, m.b
+	n := len(tokens)
+	if n == 0 {
+		return nil, fmt.Errorf("forward: no tokens")
+	}
+	if n > m.opts.MaxBatch {
+		return nil, fmt.Errorf("forward: %d tokens exceed the batch size %d", n, m.opts.MaxBatch)
+	}
+	if batch.Len() != n {
+		return nil, fmt.Errorf("forward: batch describes %d tokens, got %d", batch.Len(), n)
+	}
 	for i, t := range tokens {
 		if (t < 0 || int(t) >= cfg.NVocab) && !(t == EmbdToken && embd != nil) {
-			return fmt.Errorf("forward: token %d at %d outside the vocabulary of %d", t, i, cfg.NVocab)
+			return nil, fmt.Errorf("forward: token %d at %d outside the vocabulary of %d", t, i, cfg.NVocab)
 		}
 	}
 	vw := &viewer{b: b, n: n}
@@ -390,10 +402,10 @@ func (m *decoder) forward(ctx context.Context, tokens []int32, embd []float32, b
 	v2 := vw.reshape(v, n, cfg.NHeadKV*cfg.HeadDimV)
 	attn2 := vw.reshape(attn, n, cfg.NHead*cfg.HeadDimV)
 	if vw.err != nil {
-		return vw.err
+		return nil, vw.err
 	}
 	if err := m.embed(vw, x, tokens, embd, batch.Pos); err != nil {
-		return err
+		return nil, err
 	}
 	rope := cfg.RoPE
 	rope.Mode = m.spec.RoPE
@@ -408,81 +420,81 @@ func (m *decoder) forward(ctx context.Context, tokens []int32, embd []float32, b
 	}
 	h2, o2 := vw.rows(bf.h2), vw.rows(bf.o2)
 	if vw.err != nil {
-		return vw.err
+		return nil, vw.err
 	}
 	for il := range m.layers {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 		l := &m.layers[il]
 		if err := m.normalize(h, x, l.attnNorm, l.attnNormB); err != nil {
-			return layerErr(il, "attn_norm", err)
+			return nil, layerErr(il, "attn_norm", err)
 		}
 		if err := m.linear(q2, h, l.wq, l.bq); err != nil {
-			return layerErr(il, "attn_q", err)
+			return nil, layerErr(il, "attn_q", err)
 		}
 		if err := m.linear(k2, h, l.wk, l.bk); err != nil {
-			return layerErr(il, "attn_k", err)
+			return nil, layerErr(il, "attn_k", err)
 		}
 		if err := m.linear(v2, h, l.wv, l.bv); err != nil {
-			return layerErr(il, "attn_v", err)
+			return nil, layerErr(il, "attn_v", err)
 		}
 		if m.spec.QKNorm {
 			if err := b.RMSNorm(q, q, l.qNorm, cfg.NormEps); err != nil {
-				return layerErr(il, "attn_q_norm", err)
+				return nil, layerErr(il, "attn_q_norm", err)
 			}
 			if err := b.RMSNorm(k, k, l.kNorm, cfg.NormEps); err != nil {
-				return layerErr(il, "attn_k_norm", err)
+				return nil, layerErr(il, "attn_k_norm", err)
 			}
 		}
 		if m.spec.Pos == PosRoPE {
 			if err := b.RoPE(q, batch.Pos, rope); err != nil {
-				return layerErr(il, "rope q", err)
+				return nil, layerErr(il, "rope q", err)
 			}
 			if err := b.RoPE(k, batch.Pos, rope); err != nil {
-				return layerErr(il, "rope k", err)
+				return nil, layerErr(il, "rope k", err)
 			}
 		}
 		if err := b.Attention(attn, q, k, v, cache, il, batch, attnP); err != nil {
-			return layerErr(il, "attention", err)
+			return nil, layerErr(il, "attention", err)
 		}
 		if err := m.linear(o, attn2, l.wo, l.bo); err != nil {
-			return layerErr(il, "attn_output", err)
+			return nil, layerErr(il, "attn_output", err)
 		}
 		if m.spec.Parallel {
 			// Both branches read the layer input; the MLP through its own norm if any.
 			ffnIn := h
 			if l.ffnNorm != nil {
 				if err := m.normalize(h2, x, l.ffnNorm, l.ffnNormB); err != nil {
-					return layerErr(il, "ffn_norm", err)
+					return nil, layerErr(il, "ffn_norm", err)
 				}
 				ffnIn = h2
 			}
 			if err := m.feedForward(vw, o2, ffnIn, l); err != nil {
-				return layerErr(il, "ffn", err)
+				return nil, layerErr(il, "ffn", err)
 			}
 			if err := b.Add(o, o, o2); err != nil {
-				return layerErr(il, "parallel sum", err)
+				return nil, layerErr(il, "parallel sum", err)
 			}
 			if err := b.Add(x, x, o); err != nil {
-				return layerErr(il, "residual", err)
+				return nil, layerErr(il, "residual", err)
 			}
 			continue
 		}
 		if err := b.Add(x, x, o); err != nil {
-			return layerErr(il, "attn residual", err)
+			return nil, layerErr(il, "attn residual", err)
 		}
 		if err := m.normalize(h, x, l.ffnNorm, l.ffnNormB); err != nil {
-			return layerErr(il, "ffn_norm", err)
+			return nil, layerErr(il, "ffn_norm", err)
 		}
 		if err := m.feedForward(vw, o, h, l); err != nil {
-			return layerErr(il, "ffn", err)
+			return nil, layerErr(il, "ffn", err)
 		}
 		if err := b.Add(x, x, o); err != nil {
-			return layerErr(il, "ffn residual", err)
+			return nil, layerErr(il, "ffn residual", err)
 		}
 	}
-	return m.head(x, outputs, logits)
+	return x, nil
 }
 
 // embed looks up the token embeddings (or takes input embeddings: decoder_embd.go),

@@ -109,7 +109,7 @@ func TestEmbedErrors(t *testing.T) {
 		{[]string{"embed", "-m", model, "--tokens", "1", "text"}, "either --tokens"},
 		{[]string{"embed", "-m", model, "--pooling", "max", "x"}, "pooling \"max\""},
 		{[]string{"embed", "-m", model, "--tokens", "1,99999"}, "outside the vocabulary"},
-		{[]string{"embed", "x"}, "does not produce embeddings"},
+		{[]string{"embed", "-m", filepath.Join(shared.Path(t, "oracle", "models", "mamba"), "mamba-F32.gguf"), "x"}, "does not produce embeddings"},
 	} {
 		code, out, errOut := golem(t, c.args...)
 		assert.Equal(t, 1, code, c.args)

@@ -51,6 +51,8 @@ type Model struct {
 	ff, vocab, rot, nExp, nUse int
 	eps, base, freqScale       float64
 	t                          map[string]*matrix
+	keepHidden                 bool
+	lastHidden                 []float64
 }
 
 type matrix struct {
@@ -207,6 +209,17 @@ func alibiSlope(h, n int) float64 {
 	return math.Pow(extra, float64(2*(h-closest)+1))
 }
 
+// Hidden returns the final-normalised hidden state of the last token (what a decoder
+// embeds with last-token pooling).
+func (m *Model) Hidden(tokens []int32) ([]float64, error) {
+	m.keepHidden = true
+	defer func() { m.keepHidden = false }()
+	if _, err := m.Forward(tokens); err != nil {
+		return nil, err
+	}
+	return m.lastHidden, nil
+}
+
 // Forward returns the logits of every position for tokens at positions 0..n-1.
 func (m *Model) Forward(tokens []int32) ([][]float64, error) {
 	for _, t := range tokens {
@@ -320,6 +333,9 @@ func (m *Model) Forward(tokens []int32) ([][]float64, error) {
 			}
 		}
 		y := m.norm(x, "output_norm.weight", "output_norm.bias")
+		if m.keepHidden {
+			m.lastHidden = y
+		}
 		w := "output.weight"
 		if m.get(w) == nil {
 			w = "token_embd.weight"
