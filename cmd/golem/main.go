@@ -73,6 +73,7 @@ func commands() []*cobra.Command {
 	return []*cobra.Command{
 		newInfoCmd(),
 		newRunCmd(),
+		newChatCmd(),
 		newLogitsCmd(),
 		newEmbedCmd(),
 		newEmbedImageCmd(),

@@ -8,8 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/golem-llm/golem/backend"
-	"github.com/golem-llm/golem/inference"
+	golemapi "github.com/golem-llm/golem"
 	"github.com/spf13/cobra"
 )
 
@@ -57,28 +56,19 @@ and generation, tokens/s, time to first token, and memory.`,
 				}
 				prompt = string(b)
 			}
-			var prof *inference.Profiler
-			if profile {
-				rt.wrap = func(b backend.Backend) backend.Backend {
-					prof = inference.NewProfiler(b)
-					return prof
-				}
-			}
-			l, err := rt.load(cmd.ErrOrStderr())
+			m, err := rt.open(cmd.Context(), cmd.ErrOrStderr(), apiOptions{parallel: parallel, profile: profile})
 			if err != nil {
 				return err
 			}
-			defer l.Close()
-			opts := inference.GenerateOptions{MaxTokens: n, Stop: stops, ContextShift: contextShift, Keep: -1}
-			if keep >= 0 {
-				opts.Keep = keep
-				if l.tok.AddBOS() {
-					opts.Keep++ // the BOS token is always kept, as in llama.cpp
-				}
+			defer m.Close()
+			opts, err := sf.options()
+			if err != nil {
+				return err
 			}
-			run := &runJob{l: l, rt: rt, sf: sf, opts: opts, prof: prof, stderr: cmd.ErrOrStderr()}
+			opts.MaxTokens, opts.Stop, opts.ContextShift, opts.Keep = n, stops, contextShift, keep
+			run := &runJob{m: m, opts: opts, profile: profile, stderr: cmd.ErrOrStderr()}
 			if parallel > 1 {
-				return run.parallel(cmd.Context(), prompt, parallel, cmd.OutOrStdout())
+				return run.parallel(cmd.Context(), prompt, cmd.OutOrStdout())
 			}
 			return run.single(cmd.Context(), prompt, cmd.OutOrStdout())
 		},
@@ -100,22 +90,14 @@ and generation, tokens/s, time to first token, and memory.`,
 
 // runJob is one `golem run`: a loaded model and the generation settings.
 type runJob struct {
-	l      *loaded
-	rt     runtimeFlags
-	sf     samplingFlags
-	opts   inference.GenerateOptions
-	prof   *inference.Profiler
-	stderr io.Writer
+	m       *golemapi.Model
+	opts    golemapi.GenerateOptions
+	profile bool
+	stderr  io.Writer
 }
 
 func (r *runJob) single(ctx context.Context, prompt string, stdout io.Writer) error {
-	l := r.l
-	sampler, err := r.sf.sampler(l.model.Config().NVocab, l.cache.Size())
-	if err != nil {
-		return err
-	}
-	ids := l.tok.Encode(prompt, true, false)
-	if len(ids) == 0 {
+	if len(r.m.Tokenize(prompt, golemapi.TokenizeOptions{})) == 0 {
 		return fmt.Errorf("the prompt is empty and the vocabulary adds no BOS token: nothing to start from")
 	}
 	out := bufio.NewWriter(stdout)
@@ -123,30 +105,30 @@ func (r *runJob) single(ctx context.Context, prompt string, stdout io.Writer) er
 	if _, err := out.WriteString(prompt); err != nil {
 		return err
 	}
-	sess := inference.NewSession(l.model, l.cache, r.rt.batchSize)
-	sess.Profiler = r.prof
+	var st golemapi.Stats
 	opts := r.opts
-	opts.Sampler, opts.Continuation = sampler, prompt != ""
-	st, err := inference.Generate(ctx, sess, l.tok, ids, opts, func(piece string) error {
+	opts.Stats = &st
+	for piece, err := range r.m.Generate(ctx, prompt, opts) {
+		if err != nil {
+			return err
+		}
 		if _, err := out.WriteString(piece); err != nil {
 			return err
 		}
-		return out.Flush()
-	})
-	if err != nil {
-		return err
+		if err := out.Flush(); err != nil {
+			return err
+		}
 	}
 	reportStats(r.stderr, "", st)
-	if r.prof != nil {
-		return r.prof.Report(r.stderr, st)
+	if r.profile {
+		return r.m.WriteProfile(r.stderr, st)
 	}
 	return nil
 }
 
-// parallel runs each non-empty line of text as a prompt, up to n at once in one batch,
-// and prints the results in order once all have finished.
-func (r *runJob) parallel(ctx context.Context, text string, n int, stdout io.Writer) error {
-	l := r.l
+// parallel runs each non-empty line of text as a prompt, up to --parallel at once in
+// one batch, and prints the results in order once all have finished.
+func (r *runJob) parallel(ctx context.Context, text string, stdout io.Writer) error {
 	var prompts []string
 	for line := range strings.SplitSeq(text, "\n") {
 		if line = strings.TrimSuffix(line, "\r"); line != "" {
@@ -156,51 +138,16 @@ func (r *runJob) parallel(ctx context.Context, text string, n int, stdout io.Wri
 	if len(prompts) == 0 {
 		return fmt.Errorf("the prompt file has no non-empty line")
 	}
-	nctx := l.cache.Size() / n
-	if nctx < 1 {
-		return fmt.Errorf("--parallel %d: the context of %d cells leaves nothing to each sequence", n, l.cache.Size())
+	results, err := r.m.GenerateBatch(ctx, prompts, r.opts)
+	if err != nil {
+		return err
 	}
-	b := inference.NewBatcher(l.model, l.cache, l.tok, r.rt.batchSize)
-	b.NCtx, b.Profiler = nctx, r.prof
-	texts := make([]strings.Builder, len(prompts))
-	seqs := make([]*inference.Sequence, len(prompts))
-	next := 0
-	add := func() error {
-		i := next
-		next++
-		ids := l.tok.Encode(prompts[i], true, false)
-		sampler, err := r.sf.sampler(l.model.Config().NVocab, nctx)
-		if err != nil {
-			return err
+	var total golemapi.Stats
+	for i, res := range results {
+		if res.Err != nil {
+			return fmt.Errorf("prompt %d: %w", i+1, res.Err)
 		}
-		opts := r.opts
-		opts.Sampler, opts.Continuation = sampler, true
-		texts[i].WriteString(prompts[i])
-		seqs[i], err = b.Add(ids, opts, func(piece string) error {
-			texts[i].WriteString(piece)
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("prompt %d: %w", i+1, err)
-		}
-		return nil
-	}
-	for next < len(prompts) || b.Live() > 0 {
-		for next < len(prompts) && b.Live() < n {
-			if err := add(); err != nil {
-				return err
-			}
-		}
-		if err := b.Step(ctx); err != nil {
-			return err
-		}
-	}
-	var total inference.Stats
-	for i, q := range seqs {
-		if err := q.Err(); err != nil {
-			return fmt.Errorf("prompt %d: %w", i+1, err)
-		}
-		st := q.Stats()
+		st := res.Stats
 		reportStats(r.stderr, fmt.Sprintf("[%d] ", i+1), st)
 		total.PromptTokens += st.PromptTokens
 		total.GeneratedTokens += st.GeneratedTokens
@@ -210,24 +157,25 @@ func (r *runJob) parallel(ctx context.Context, text string, n int, stdout io.Wri
 		}
 	}
 	out := bufio.NewWriter(stdout)
-	for i := range texts {
+	for i, res := range results {
 		if i > 0 {
 			out.WriteString("\n\n")
 		}
-		out.WriteString(texts[i].String())
+		out.WriteString(prompts[i])
+		out.WriteString(res.Text)
 	}
 	out.WriteString("\n")
 	if err := out.Flush(); err != nil {
 		return err
 	}
-	if r.prof != nil {
-		return r.prof.Report(r.stderr, total)
+	if r.profile {
+		return r.m.WriteProfile(r.stderr, total)
 	}
 	return nil
 }
 
 // reportStats prints timings on stderr, as llama.cpp's perf summary does.
-func reportStats(w io.Writer, prefix string, st inference.Stats) {
+func reportStats(w io.Writer, prefix string, st golemapi.Stats) {
 	rate := func(n int, d float64) float64 {
 		if d <= 0 {
 			return 0
@@ -235,7 +183,7 @@ func reportStats(w io.Writer, prefix string, st inference.Stats) {
 		return float64(n) / d
 	}
 	stop := string(st.Stop)
-	if st.Stop == inference.StopString {
+	if st.Stop == golemapi.StopString {
 		stop += fmt.Sprintf(" %q", st.StopString)
 	}
 	if st.Shifts > 0 {

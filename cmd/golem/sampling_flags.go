@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/golem-llm/golem/inference"
+	golemapi "github.com/golem-llm/golem"
 	"github.com/golem-llm/golem/inference/sampling"
 	"github.com/spf13/cobra"
 )
@@ -35,26 +35,33 @@ func (s *samplingFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&s.samplers, "samplers", "", "sampler order, ';'-separated (default: llama.cpp's)")
 }
 
-// sampler builds the chain; temperature 0 is plain greedy. As in llama.cpp,
-// --repeat-last-n 0 turns the penalties off and -1 means the whole context.
-func (s *samplingFlags) sampler(vocab, ctx int) (inference.Sampler, error) {
+// options turns the flags into package golem's options; temperature 0 is plain
+// greedy. As in llama.cpp, --repeat-last-n 0 turns the penalties off and -1 means the
+// whole context.
+func (s *samplingFlags) options() (golemapi.GenerateOptions, error) {
 	p := s.p
-	switch {
-	case p.RepeatLastN == 0:
-		p.RepeatPenalty, p.FrequencyPenalty, p.PresencePenalty = 1, 0, 0
-	case p.RepeatLastN == -1:
-		p.RepeatLastN = ctx
+	o := golemapi.GenerateOptions{
+		Temperature: p.Temperature, TopK: p.TopK, TopP: p.TopP, MinP: p.MinP, TypicalP: p.TypicalP,
+		RepeatPenalty: p.RepeatPenalty, RepeatLastN: p.RepeatLastN,
+		PresencePenalty: p.PresencePenalty, FrequencyPenalty: p.FrequencyPenalty,
+		Mirostat: p.Mirostat, MirostatTau: p.MirostatTau, MirostatEta: p.MirostatEta,
+	}
+	if o.RepeatLastN == 0 {
+		o.RepeatPenalty, o.FrequencyPenalty, o.PresencePenalty = 1, 0, 0
+	}
+	if o.RepeatLastN < -1 {
+		return o, fmt.Errorf("--repeat-last-n %d: want -1 (the whole context) or more", o.RepeatLastN)
 	}
 	switch {
 	case s.seed == -1:
-		p.Seed = sampling.RandomSeed
+		o.Seed = golemapi.RandomSeed
 	case s.seed < 0 || s.seed > 0xFFFFFFFF:
-		return nil, fmt.Errorf("--seed %d: want -1 or 0..4294967295", s.seed)
+		return o, fmt.Errorf("--seed %d: want -1 or 0..4294967295", s.seed)
 	default:
-		p.Seed = uint32(s.seed)
+		o.Seed = uint32(s.seed)
 	}
 	if s.samplers != "" {
-		p.Samplers = strings.Split(s.samplers, ";")
+		o.Samplers = strings.Split(s.samplers, ";")
 	}
-	return sampling.New(p, vocab)
+	return o, nil
 }
