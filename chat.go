@@ -15,6 +15,11 @@ type Message struct {
 	// Role is system, user or assistant (or what else the template knows).
 	Role    string `json:"role"`
 	Content string `json:"content"`
+	// Images go into the message (the model needs LoadOptions.MMProj): at the
+	// content's ImageMarkers in order, or, when it has none, each first in the
+	// content followed by a newline (LLaVA's "<image>\n..."). They are not part of
+	// the JSON form.
+	Images []Image `json:"-"`
 }
 
 // ChatOptions configure Chat: the generation's options and the template's extra
@@ -41,7 +46,7 @@ func (m *Model) ChatPrompt(messages []Message, opts ChatOptions) (string, error)
 		if msg.Role == "" {
 			return "", fmt.Errorf("chat: message %d has no role", i)
 		}
-		msgs[i] = chat.Message{Role: msg.Role, Content: msg.Content}
+		msgs[i] = chat.Message{Role: msg.Role, Content: imageContent(msg, func(int) string { return ImageMarker })}
 	}
 	text, err := m.tmpl.Render(msgs, chat.Options{AddGenerationPrompt: true, Kwargs: opts.Kwargs})
 	if err != nil {
@@ -59,6 +64,10 @@ func (m *Model) ChatPrompt(messages []Message, opts ChatOptions) (string, error)
 // what is new.
 func (m *Model) Chat(ctx context.Context, messages []Message, opts ChatOptions) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
+		if hasImages(messages, opts) {
+			m.chatImages(ctx, messages, opts, yield)
+			return
+		}
 		text, err := m.ChatPrompt(messages, opts)
 		if err != nil {
 			yield("", err)

@@ -31,6 +31,7 @@ type engine struct {
 type request struct {
 	ctx    context.Context // the caller's context, with a cancel for an early exit
 	prompt []int32
+	embd   []float32 // the rows of the prompt's image positions (models.EmbdToken)
 	opts   inference.GenerateOptions
 	seq    *inference.Sequence
 
@@ -248,7 +249,7 @@ func (e *engine) loop() {
 				r.finish(err, inference.Stats{PromptTokens: len(r.prompt)})
 				continue
 			}
-			q, err := e.b.Add(r.prompt, r.opts, r.emit)
+			q, err := e.b.AddPrompt(inference.Prompt{Tokens: r.prompt, Embd: r.embd}, r.opts, r.emit)
 			if err != nil {
 				r.finish(err, inference.Stats{PromptTokens: len(r.prompt)})
 				continue

@@ -76,6 +76,11 @@ type GenerateOptions struct {
 	// Stats, when not nil, receives the generation's statistics once it has ended
 	// (before the iterator returns).
 	Stats *Stats
+
+	// Images go into the prompt of Generate, GenerateTokens and GenerateBatch (the
+	// model needs LoadOptions.MMProj): at the prompt text's ImageMarkers in order, or,
+	// when the text has none, first after BOS. Chat takes images in Message.Images.
+	Images []Image
 }
 
 // DefaultGenerateOptions returns llama.cpp's default sampling (common_params_sampling):
@@ -187,6 +192,10 @@ func (m *Model) request(ctx context.Context, ids []int32, opts GenerateOptions, 
 // cancelling ctx stops the generation within one token; the error is then ctx's.
 func (m *Model) Generate(ctx context.Context, prompt string, opts GenerateOptions) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
+		if len(opts.Images) > 0 {
+			m.generateImages(ctx, prompt, opts, yield)
+			return
+		}
 		ids := m.tok.Encode(prompt, true, false)
 		m.stream(ctx, ids, opts, prompt != "", yield)
 	}
@@ -194,10 +203,17 @@ func (m *Model) Generate(ctx context.Context, prompt string, opts GenerateOption
 
 // stream submits a generation of ids and yields its pieces.
 func (m *Model) stream(ctx context.Context, ids []int32, opts GenerateOptions, continuation bool, yield func(string, error) bool) {
+	m.streamPrompt(ctx, inference.TokenPrompt(ids), opts, continuation, yield)
+}
+
+// streamPrompt is stream for a prompt that may hold image rows.
+func (m *Model) streamPrompt(ctx context.Context, p inference.Prompt, opts GenerateOptions, continuation bool, yield func(string, error) bool) {
+	ids := p.Tokens
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r, err := m.request(ctx, ids, opts, continuation)
 	if err == nil {
+		r.embd = p.Embd
 		err = m.eng.submit(r)
 	}
 	if err != nil {
@@ -264,11 +280,16 @@ func (m *Model) GenerateBatch(ctx context.Context, prompts []string, opts Genera
 	var rs []*request
 	var idx []int
 	for i, p := range prompts {
-		r, err := m.request(ctx, m.tok.Encode(p, true, false), opts, true)
+		pr, err := m.textPrompt(ctx, p, opts.Images)
+		var r *request
+		if err == nil {
+			r, err = m.request(ctx, pr.Tokens, opts, true)
+		}
 		if err != nil {
 			res[i].Err = err
 			continue
 		}
+		r.embd = pr.Embd
 		rs = append(rs, r)
 		idx = append(idx, i)
 	}

@@ -62,6 +62,11 @@ type LoadOptions struct {
 	// Profile times every op by kind, layer and phase (Model.WriteProfile); it costs
 	// a little time per op.
 	Profile bool
+	// MMProj is the path of a multimodal projector (a LLaVA mmproj GGUF, architecture
+	// clip) loaded with the model, so that prompts can hold images
+	// (GenerateOptions.Images, Message.Images). Its output width must be the model's
+	// embedding size. "" loads none.
+	MMProj string
 }
 
 // Info describes a loaded model.
@@ -101,6 +106,10 @@ type Info struct {
 	Embeddings, Generates bool
 	// AddBOS says whether tokenizing adds a BOS token.
 	AddBOS bool
+	// MMProj is the multimodal projector's path ("" when none was loaded);
+	// ImageTokens the number of prompt positions one image takes (0 without one).
+	MMProj      string
+	ImageTokens int
 }
 
 // Model is a loaded model. Its methods are safe for concurrent use: generations
@@ -119,6 +128,7 @@ type Model struct {
 	tmpl     *chat.Template
 	tmplErr  error
 	eng      *engine
+	vision   *vision // the multimodal projector (nil without LoadOptions.MMProj)
 	closeMu  sync.Once
 	closeErr error
 }
@@ -240,6 +250,11 @@ func Load(ctx context.Context, path string, opts LoadOptions) (*Model, error) {
 		m.info.ChatTemplate = m.tmpl.String()
 		m.info.ChatTemplateFallback = m.tmpl.Fallback
 	}
+	if opts.MMProj != "" {
+		if err := m.loadVision(ctx, opts.MMProj); err != nil {
+			return fail(err)
+		}
+	}
 	b := inference.NewBatcher(m.model, m.cache, m.tok, opts.BatchSize)
 	if opts.Parallel > 1 {
 		b.NCtx = seqCtx
@@ -290,6 +305,11 @@ func (m *Model) release() error {
 	}
 	if m.file != nil {
 		if e := m.file.Close(); err == nil {
+			err = e
+		}
+	}
+	if m.vision != nil {
+		if e := m.vision.file.Close(); err == nil {
 			err = e
 		}
 	}

@@ -42,6 +42,7 @@ type Batcher struct {
 	idle []*Session // finished sequences whose cells are kept, least recently used first
 
 	tokens  []int32
+	embd    []float32 // the rows of the batch's embedding positions, in order
 	batch   backend.Batch
 	outputs []int
 	owners  []*Sequence
@@ -53,8 +54,11 @@ type Sequence struct {
 	sess     *Session
 	gen      *generation
 	prompt   []int32
-	fed      int      // prompt tokens in the cache
-	next     [1]int32 // the sampled token to evaluate next
+	keys     []uint64  // the prompt cache's key of each prompt token (nil: token ids only)
+	embd     []float32 // the rows of the prompt's embedding positions
+	rows     int       // rows in the cache
+	fed      int       // prompt tokens in the cache
+	next     [1]int32  // the sampled token to evaluate next
 	decoding bool
 	done     bool
 	err      error
@@ -85,14 +89,19 @@ func (b *Batcher) Live() int { return len(b.live) }
 
 // Add starts a sequence; it joins at the next Step.
 func (b *Batcher) Add(prompt []int32, opts GenerateOptions, emit func(string) error) (*Sequence, error) {
+	return b.add(TokenPrompt(prompt), opts, emit)
+}
+
+func (b *Batcher) add(p Prompt, opts GenerateOptions, emit func(string) error) (*Sequence, error) {
+	prompt := p.Tokens
 	g, err := newGeneration(b.Tok, prompt, opts, emit)
 	if err != nil {
 		return nil, err
 	}
-	q := &Sequence{gen: g, prompt: prompt}
+	q := &Sequence{gen: g, prompt: prompt, embd: p.Embd, keys: p.keys(b.Model.Config().NEmbd)}
 	best, bestLen := -1, 0
 	for i, s := range b.idle {
-		if n := s.reusable(prompt); n > bestLen {
+		if n := s.reusableKeys(prompt, q.keys); n > bestLen {
 			best, bestLen = i, n
 		}
 	}
@@ -101,6 +110,7 @@ func (b *Batcher) Add(prompt []int32, opts GenerateOptions, emit func(string) er
 		b.idle = append(b.idle[:best], b.idle[best+1:]...)
 		q.sess.Truncate(bestLen)
 		q.fed = bestLen
+		q.rows = embdRows(prompt[:bestLen])
 		g.st.CachedTokens = bestLen
 	} else {
 		if len(b.idle) > 0 && len(b.live)+len(b.idle) >= maxSequences {
@@ -150,12 +160,19 @@ func (b *Batcher) Step(ctx context.Context) error {
 			if q.done || q.decoding || room == 0 {
 				continue
 			}
-			chunk := q.prompt[q.fed:min(len(q.prompt), q.fed+room)]
-			if err := b.push(q, chunk); err != nil {
+			hi := min(len(q.prompt), q.fed+room)
+			chunk := q.prompt[q.fed:hi]
+			var keys []uint64
+			if q.keys != nil {
+				keys = q.keys[q.fed:hi]
+			}
+			d, n := b.Model.Config().NEmbd, embdRows(chunk)
+			if err := b.push(q, chunk, keys, q.embd[q.rows*d:(q.rows+n)*d]); err != nil {
 				q.fail(err)
 				continue
 			}
 			q.fed += len(chunk)
+			q.rows += n
 			if q.fed == len(q.prompt) {
 				b.outputs = append(b.outputs, len(b.tokens)-1)
 				b.owners = append(b.owners, q)
@@ -187,7 +204,7 @@ func (b *Batcher) Step(ctx context.Context) error {
 			q.finish()
 			continue
 		}
-		if err := b.push(q, q.next[:]); err != nil {
+		if err := b.push(q, q.next[:], nil, nil); err != nil {
 			q.fail(err)
 			continue
 		}
@@ -206,15 +223,18 @@ func (b *Batcher) Step(ctx context.Context) error {
 
 func (b *Batcher) reset() {
 	b.tokens, b.outputs, b.owners = b.tokens[:0], b.outputs[:0], b.owners[:0]
+	b.embd = b.embd[:0]
 	b.batch.Pos, b.batch.Seq, b.batch.Cells = b.batch.Pos[:0], b.batch.Seq[:0], b.batch.Cells[:0]
 }
 
-// push adds q's tokens to the batch, evicting idle sequences while cells are short.
-func (b *Batcher) push(q *Sequence, tokens []int32) error {
+// push adds q's tokens (with their prompt cache keys and the rows of their embedding
+// positions) to the batch, evicting idle sequences while cells are short.
+func (b *Batcher) push(q *Sequence, tokens []int32, keys []uint64, rows []float32) error {
 	for {
-		err := q.sess.push(tokens, &b.batch)
+		err := q.sess.pushKeys(tokens, keys, &b.batch)
 		if err == nil {
 			b.tokens = append(b.tokens, tokens...)
+			b.embd = append(b.embd, rows...)
 			return nil
 		}
 		if !errors.Is(err, errNoCells) || len(b.idle) == 0 {
@@ -254,7 +274,7 @@ func (b *Batcher) forward(ctx context.Context, ph Phase) error {
 	}
 	b.logits = b.logits[:len(b.outputs)*nv]
 	b.Profiler.begin(ph, len(b.tokens))
-	err := b.Model.Forward(ctx, b.tokens, &b.batch, b.Cache, b.outputs, b.logits)
+	err := forward(ctx, b.Model, b.tokens, b.embd, &b.batch, b.Cache, b.outputs, b.logits)
 	b.Profiler.end()
 	if err != nil {
 		// The batch's cells hold nothing valid: every sequence in it is lost.

@@ -123,6 +123,9 @@ func newGeneration(tok *tokenizer.Tokenizer, prompt []int32, opts GenerateOption
 		g.keep = len(prompt)
 	}
 	for _, id := range prompt {
+		if id < 0 {
+			continue // an input-embedding position (models.EmbdToken) is no token
+		}
 		if err := g.sampler.Accept(id); err != nil {
 			return nil, err
 		}
@@ -227,6 +230,11 @@ func (g *generation) finish() error {
 // full context is shifted or ends generation as opts say. Cancelling ctx stops it
 // within one token.
 func Generate(ctx context.Context, s *Session, tok *tokenizer.Tokenizer, prompt []int32, opts GenerateOptions, emit func(string) error) (Stats, error) {
+	return generate(ctx, s, tok, TokenPrompt(prompt), opts, emit)
+}
+
+func generate(ctx context.Context, s *Session, tok *tokenizer.Tokenizer, p Prompt, opts GenerateOptions, emit func(string) error) (Stats, error) {
+	prompt := p.Tokens
 	g, err := newGeneration(tok, prompt, opts, emit)
 	if err != nil {
 		return Stats{PromptTokens: len(prompt)}, err
@@ -235,7 +243,12 @@ func Generate(ctx context.Context, s *Session, tok *tokenizer.Tokenizer, prompt 
 		return g.st, fmt.Errorf("%w: the prompt of %d tokens exceeds the context of %d (raise -c/--ctx-size)",
 			ErrContextFull, len(prompt), s.Limit())
 	}
-	cached, err := s.Prefill(ctx, prompt)
+	var cached int
+	if len(p.Embd) > 0 {
+		cached, err = s.PrefillPrompt(ctx, p)
+	} else {
+		cached, err = s.Prefill(ctx, prompt)
+	}
 	if err != nil {
 		return g.st, err
 	}

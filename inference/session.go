@@ -47,6 +47,7 @@ type Session struct {
 	Profiler *Profiler
 
 	tokens []int32
+	keys   []uint64 // per token: 0 for a token id, the row's hash for an input embedding
 	cells  []int32
 	logits []float32 // the last evaluated token's logits
 	batch  backend.Batch
@@ -91,6 +92,12 @@ func (s *Session) Eval(ctx context.Context, tokens []int32) error {
 }
 
 func (s *Session) eval(ctx context.Context, tokens []int32, phase Phase) error {
+	return s.evalRows(ctx, tokens, nil, nil, phase)
+}
+
+// evalRows is eval for tokens that may hold models.EmbdToken: embd has their rows in
+// order and keys (nil for none) the prompt cache's key of each token.
+func (s *Session) evalRows(ctx context.Context, tokens []int32, keys []uint64, embd []float32, phase Phase) error {
 	if len(tokens) == 0 {
 		return nil
 	}
@@ -104,11 +111,21 @@ func (s *Session) eval(ctx context.Context, tokens []int32, phase Phase) error {
 	}
 	s.logits = s.logits[:nv]
 	start := len(s.tokens)
+	d := s.Model.Config().NEmbd
+	row := 0
 	for lo := 0; lo < len(tokens); lo += s.BatchSize {
-		chunk := tokens[lo:min(lo+s.BatchSize, len(tokens))]
+		hi := min(lo+s.BatchSize, len(tokens))
+		chunk := tokens[lo:hi]
+		var ck []uint64
+		if keys != nil {
+			ck = keys[lo:hi]
+		}
+		n := embdRows(chunk)
+		rows := embd[row*d : (row+n)*d]
+		row += n
 		b := &s.batch
 		b.Pos, b.Seq, b.Cells = b.Pos[:0], b.Seq[:0], b.Cells[:0]
-		if err := s.push(chunk, b); err != nil {
+		if err := s.pushKeys(chunk, ck, b); err != nil {
 			s.Truncate(start) // nothing was evaluated: a recurrent state is intact
 			return err
 		}
@@ -119,7 +136,7 @@ func (s *Session) eval(ctx context.Context, tokens []int32, phase Phase) error {
 			outputs, logits = s.out[:], s.logits
 		}
 		s.Profiler.begin(phase, len(chunk))
-		err := s.Model.Forward(ctx, chunk, b, s.Cache, outputs, logits)
+		err := forward(ctx, s.Model, chunk, rows, b, s.Cache, outputs, logits)
 		s.Profiler.end()
 		if err != nil {
 			if recurrent(s.Model) {
@@ -135,6 +152,11 @@ func (s *Session) eval(ctx context.Context, tokens []int32, phase Phase) error {
 // push gives tokens cells at the sequence's next positions, marks the cells and
 // appends the tokens to the sequence and to batch. Nothing changes on an error.
 func (s *Session) push(tokens []int32, b *backend.Batch) error {
+	return s.pushKeys(tokens, nil, b)
+}
+
+// pushKeys is push with the prompt cache's keys of the tokens (nil: all 0, token ids).
+func (s *Session) pushKeys(tokens []int32, keys []uint64, b *backend.Batch) error {
 	if len(s.tokens)+len(tokens) > s.Limit() {
 		return fmt.Errorf("%w: %d tokens in the sequence + %d new exceed its context of %d",
 			ErrContextFull, len(s.tokens), len(tokens), s.Limit())
@@ -153,6 +175,13 @@ func (s *Session) push(tokens []int32, b *backend.Batch) error {
 		b.Cells = append(b.Cells, c)
 	}
 	s.tokens = append(s.tokens, tokens...)
+	if keys != nil {
+		s.keys = append(s.keys, keys...)
+	} else {
+		for range tokens {
+			s.keys = append(s.keys, 0)
+		}
+	}
 	return nil
 }
 
@@ -190,7 +219,7 @@ func (s *Session) Truncate(n int) {
 	for _, c := range s.cells[n:] {
 		s.Cache.Cells[c] = backend.Cell{Pos: -1, Seq: -1}
 	}
-	s.tokens, s.cells = s.tokens[:n], s.cells[:n]
+	s.tokens, s.keys, s.cells = s.tokens[:n], s.keys[:n], s.cells[:n]
 	if n > 0 {
 		s.hint = int(s.cells[n-1]) + 1
 	}
@@ -210,7 +239,13 @@ func (s *Session) Prefill(ctx context.Context, prompt []int32) (int, error) {
 // prefix, short of the prompt's last token (whose logits are needed); for a recurrent
 // model, the whole sequence or nothing.
 func (s *Session) reusable(prompt []int32) int {
-	keep := min(commonPrefix(s.tokens, prompt), len(prompt)-1)
+	return s.reusableKeys(prompt, nil)
+}
+
+// reusableKeys is reusable for a prompt whose tokens have keys (nil: all 0): a
+// position is shared only when both its token and its key are.
+func (s *Session) reusableKeys(prompt []int32, keys []uint64) int {
+	keep := min(s.commonPrefix(prompt, keys), len(prompt)-1)
 	if recurrent(s.Model) && keep < len(s.tokens) {
 		return 0
 	}
@@ -254,6 +289,7 @@ func (s *Session) Shift(keep int) (int, error) {
 		s.Cache.Cells[c].Pos -= int32(discard)
 	}
 	s.tokens = append(s.tokens[:keep], s.tokens[keep+discard:]...)
+	s.keys = append(s.keys[:keep], s.keys[keep+discard:]...)
 	s.cells = append(s.cells[:keep], s.cells[keep+discard:]...)
 	return discard, nil
 }

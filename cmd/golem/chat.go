@@ -21,6 +21,7 @@ const chatHelp = `commands:
   /reset       forget the conversation (the system message stays)
   /save FILE   write the conversation as JSON messages
   /load FILE   read a conversation written by /save (or any JSON array of {"role", "content"})
+  /image PATH  attach an image (PNG or JPEG) to the next message (needs --mmproj)
   /help        this list
 A line ending with \ goes on on the next line. Ctrl-C stops an answer; Ctrl-D leaves.
 `
@@ -28,7 +29,7 @@ A line ending with \ goes on on the next line. Ctrl-C stops an answer; Ctrl-D le
 func newChatCmd() *cobra.Command {
 	var rt runtimeFlags
 	var sf samplingFlags
-	var system, template string
+	var system, template, mmproj string
 	var n int
 	var stops []string
 	var contextShift bool
@@ -51,7 +52,7 @@ stdout; the prompt and messages go to stderr.`,
 				return err
 			}
 			opts.MaxTokens, opts.Stop, opts.ContextShift = n, stops, contextShift
-			m, err := rt.open(cmd.Context(), cmd.ErrOrStderr(), apiOptions{chatTemplate: template})
+			m, err := rt.open(cmd.Context(), cmd.ErrOrStderr(), apiOptions{chatTemplate: template, mmproj: mmproj})
 			if err != nil {
 				return err
 			}
@@ -90,6 +91,7 @@ stdout; the prompt and messages go to stderr.`,
 	fl.IntVarP(&n, "n-predict", "n", -1, "most tokens per answer (-1: until the end of the turn or a full context)")
 	fl.StringArrayVar(&stops, "stop", nil, "end an answer at this text, which is not printed (repeatable)")
 	fl.BoolVar(&contextShift, "context-shift", false, "when an answer fills the context, drop the oldest half of the tokens after BOS and go on")
+	fl.StringVar(&mmproj, "mmproj", "", "multimodal projector GGUF (LLaVA mmproj): /image PATH attaches images")
 	return cmd
 }
 
@@ -101,7 +103,8 @@ type chatREPL struct {
 	stdin           io.Reader
 	stdout, stderr  io.Writer
 	interactive     bool
-	interrupts      chan os.Signal // Ctrl-C, in an interactive session
+	interrupts      chan os.Signal   // Ctrl-C, in an interactive session
+	images          []golemapi.Image // attached by /image to the next message
 }
 
 // line is one line of input, or the end of it.
@@ -217,6 +220,7 @@ func (r *chatREPL) command(text string) error {
 	switch name {
 	case "/reset":
 		r.history = append([]golemapi.Message(nil), r.system...)
+		r.images = nil
 		r.note("the conversation is forgotten")
 	case "/save":
 		if arg == "" {
@@ -240,6 +244,19 @@ func (r *chatREPL) command(text string) error {
 		}
 		r.history = msgs
 		r.note(fmt.Sprintf("loaded %d messages from %s", len(msgs), arg))
+	case "/image":
+		if arg == "" {
+			return errors.New("/image PATH: no file given")
+		}
+		if r.m.Info().ImageTokens == 0 {
+			return errors.New("/image: the model takes no images: start the chat with --mmproj")
+		}
+		img, err := golemapi.LoadImage(arg)
+		if err != nil {
+			return fmt.Errorf("/image: %w", err)
+		}
+		r.images = append(r.images, img)
+		r.note(fmt.Sprintf("%s is attached to the next message", arg))
 	case "/help":
 		fmt.Fprint(r.stderr, chatHelp)
 	default:
@@ -286,7 +303,7 @@ func loadMessages(path string) ([]golemapi.Message, error) {
 // answer sends a user message and prints the model's answer as it comes. Ctrl-C stops
 // it: what was said so far stays in the conversation.
 func (r *chatREPL) answer(ctx context.Context, text string) error {
-	msgs := append(slices.Clip(r.history), golemapi.Message{Role: "user", Content: text})
+	msgs := append(slices.Clip(r.history), golemapi.Message{Role: "user", Content: text, Images: r.images})
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var stopped atomic.Bool
@@ -330,5 +347,6 @@ func (r *chatREPL) answer(ctx context.Context, text string) error {
 		return failure
 	}
 	r.history = append(msgs, golemapi.Message{Role: "assistant", Content: said.String()})
+	r.images = nil
 	return nil
 }

@@ -13,6 +13,7 @@ type apiOptions struct {
 	parallel     int
 	profile      bool
 	chatTemplate string
+	mmproj       string // a multimodal projector for images
 }
 
 // open loads the model through package golem and reports on stderr as load does:
@@ -34,6 +35,7 @@ func (f *runtimeFlags) open(ctx context.Context, stderr io.Writer, o apiOptions)
 		Parallel:     o.parallel,
 		ChatTemplate: o.chatTemplate,
 		Profile:      o.profile,
+		MMProj:       o.mmproj,
 	}
 	opts.Progress = loadProgress(stderr)
 	m, err := golemapi.Load(ctx, f.model, opts)
@@ -43,5 +45,8 @@ func (f *runtimeFlags) open(ctx context.Context, stderr io.Writer, o apiOptions)
 	in := m.Info()
 	fmt.Fprintf(stderr, "golem: %s, %d threads\n", in.BackendReason, in.Threads)
 	printLoaded(stderr, in.Name, in.Architecture, in.Layers, in.LoadTime, in.WeightBytes, in.CacheBytes, in.ContextSize, in.CacheType)
+	if in.MMProj != "" {
+		fmt.Fprintf(stderr, "golem: loaded mmproj %s: an image is %d prompt positions\n", in.MMProj, in.ImageTokens)
+	}
 	return m, nil
 }

@@ -14,13 +14,14 @@ import (
 
 func newRunCmd() *cobra.Command {
 	var rt runtimeFlags
-	var prompt, promptFile string
+	var prompt, promptFile, mmproj string
+	var imagePaths []string
 	var n, keep, parallel int
 	var stops []string
 	var contextShift, profile bool
 	var sf samplingFlags
 	cmd := &cobra.Command{
-		Use:   "run [-m MODEL] [-p PROMPT | -f FILE] [-n N] [--temp T] [--seed S]",
+		Use:   "run [-m MODEL] [-p PROMPT | -f FILE] [-n N] [--temp T] [--seed S] [--mmproj M --image I]",
 		Short: "Generate text from a prompt",
 		Long: `Generate text: stdout carries the prompt text, then the generated text as it is
 produced, and nothing else. Without -m the embedded stories260K model tells a story.
@@ -37,7 +38,12 @@ printed once all have finished: for each line in order, the prompt and its gener
 text, separated from the next by a blank line.
 
 --profile prints on stderr the time per op kind and per layer for prompt processing
-and generation, tokens/s, time to first token, and memory.`,
+and generation, tokens/s, time to first token, and memory.
+
+--mmproj M --image I puts an image (PNG or JPEG) into the prompt through a LLaVA
+multimodal projector: at the prompt's <image> marker (as llava-cli does:
+"USER: <image>\nWhat is this? ASSISTANT:"), or first after BOS when there is none.
+--image may be repeated, one per <image> marker in order.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if prompt != "" && promptFile != "" {
@@ -49,6 +55,13 @@ and generation, tokens/s, time to first token, and memory.`,
 			if parallel > 1 && promptFile == "" {
 				return fmt.Errorf("--parallel %d needs -f FILE with one prompt per line", parallel)
 			}
+			if len(imagePaths) > 0 && mmproj == "" {
+				return fmt.Errorf("--image needs --mmproj (the multimodal projector of the model)")
+			}
+			images, err := loadImages(imagePaths)
+			if err != nil {
+				return err
+			}
 			if promptFile != "" {
 				b, err := os.ReadFile(promptFile)
 				if err != nil {
@@ -56,7 +69,10 @@ and generation, tokens/s, time to first token, and memory.`,
 				}
 				prompt = string(b)
 			}
-			m, err := rt.open(cmd.Context(), cmd.ErrOrStderr(), apiOptions{parallel: parallel, profile: profile})
+			if k := strings.Count(prompt, golemapi.ImageMarker); len(images) > 0 && parallel == 1 && k > 0 && k != len(images) {
+				return fmt.Errorf("the prompt has %d %s markers for %d --image files", k, golemapi.ImageMarker, len(images))
+			}
+			m, err := rt.open(cmd.Context(), cmd.ErrOrStderr(), apiOptions{parallel: parallel, profile: profile, mmproj: mmproj})
 			if err != nil {
 				return err
 			}
@@ -66,6 +82,7 @@ and generation, tokens/s, time to first token, and memory.`,
 				return err
 			}
 			opts.MaxTokens, opts.Stop, opts.ContextShift, opts.Keep = n, stops, contextShift, keep
+			opts.Images = images
 			run := &runJob{m: m, opts: opts, profile: profile, stderr: cmd.ErrOrStderr()}
 			if parallel > 1 {
 				return run.parallel(cmd.Context(), prompt, cmd.OutOrStdout())
@@ -84,6 +101,8 @@ and generation, tokens/s, time to first token, and memory.`,
 	fl.IntVar(&keep, "keep", 0, "prompt tokens (after BOS) a context shift keeps (-1: the whole prompt)")
 	fl.IntVar(&parallel, "parallel", 1, "run the prompts of -f (one per line) N at a time")
 	fl.BoolVar(&profile, "profile", false, "print time per op kind and layer, tokens/s and memory on stderr")
+	fl.StringVar(&mmproj, "mmproj", "", "multimodal projector GGUF (LLaVA mmproj) for --image")
+	fl.StringArrayVar(&imagePaths, "image", nil, "image file (PNG or JPEG) for the prompt's <image> marker, or first (repeatable; needs --mmproj)")
 	sf.add(cmd)
 	return cmd
 }
@@ -97,7 +116,7 @@ type runJob struct {
 }
 
 func (r *runJob) single(ctx context.Context, prompt string, stdout io.Writer) error {
-	if len(r.m.Tokenize(prompt, golemapi.TokenizeOptions{})) == 0 {
+	if len(r.opts.Images) == 0 && len(r.m.Tokenize(prompt, golemapi.TokenizeOptions{})) == 0 {
 		return fmt.Errorf("the prompt is empty and the vocabulary adds no BOS token: nothing to start from")
 	}
 	out := bufio.NewWriter(stdout)
@@ -172,6 +191,19 @@ func (r *runJob) parallel(ctx context.Context, text string, stdout io.Writer) er
 		return r.m.WriteProfile(r.stderr, total)
 	}
 	return nil
+}
+
+// loadImages reads and decodes image files.
+func loadImages(paths []string) ([]golemapi.Image, error) {
+	var images []golemapi.Image
+	for _, p := range paths {
+		img, err := golemapi.LoadImage(p)
+		if err != nil {
+			return nil, fmt.Errorf("--image: %w", err)
+		}
+		images = append(images, img)
+	}
+	return images, nil
 }
 
 // reportStats prints timings on stderr, as llama.cpp's perf summary does.
