@@ -77,6 +77,7 @@ func commands() []*cobra.Command {
 		newLogitsCmd(),
 		newEmbedCmd(),
 		newEmbedImageCmd(),
+		newServeCmd(),
 		newBenchCmd(),
 		newTokenizeCmd(),
 		newDetokenizeCmd(),
