@@ -3,6 +3,7 @@ module github.com/golem-llm/golem
 go 1.26.0
 
 require (
+	github.com/NVIDIA/go-nvml v0.13.4-1
 	github.com/ardanlabs/jinja v1.8.0
 	github.com/creack/pty v1.1.24
 	github.com/prometheus/client_golang v1.25.0
