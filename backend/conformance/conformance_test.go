@@ -73,7 +73,7 @@ func writeOpsDoc(t *testing.T, table map[string]map[string]string, names []strin
 	}
 	sort.Strings(ops)
 	var sb strings.Builder
-	sb.WriteString("# Ops × backends\n\nWritten by `GOLEM_WRITE_OPS_DOC=1 go test ./backend/conformance/`: each op's cases (backend/conformance/cases.go)\nrun on each backend against the CPU reference path. pass = every case within its NMSE bound.\n\n")
+	sb.WriteString("# Ops × backends\n\nWritten by `GOLEM_WRITE_OPS_DOC=1 go test -tags openblas ./backend/conformance/` (add the tags of the backends to list): each op's cases (backend/conformance/cases.go)\nrun on each backend against the CPU reference path. pass = every case within its NMSE bound.\n\n")
 	sb.WriteString("| op | " + strings.Join(names, " | ") + " |\n|---|" + strings.Repeat("---|", len(names)) + "\n")
 	for _, op := range ops {
 		row := []string{op}
