@@ -12,10 +12,17 @@ build:
 build-openblas:
 	$(GO) build -tags openblas -o bin/golem-openblas ./cmd/golem
 
-# The CUDA backend and its kernel library (csrc/, CMakeLists.txt) arrive with the CUDA
-# backend issue; until then this target says so instead of building something partial.
+# The CUDA backend: the kernel library (csrc/, CMakeLists.txt) built by CMake with this
+# machine's nvcc and cuBLAS, copied beside bin/golem-cuda, which loads it at run time.
+# CUDA_ARCH picks the GPU architectures (CMake's list, e.g. 90 or "80-real;90");
+# empty means CMakeLists.txt's default (Ampere and Hopper, plus Hopper PTX).
+CUDA_ARCH ?=
+CUDA_BUILD ?= build
 build-cuda:
-	@echo "make build-cuda: the CUDA backend is not implemented yet" >&2; exit 1
+	cmake -S . -B $(CUDA_BUILD) -DCMAKE_BUILD_TYPE=Release $(if $(CUDA_ARCH),-DCMAKE_CUDA_ARCHITECTURES="$(CUDA_ARCH)")
+	cmake --build $(CUDA_BUILD) -j
+	mkdir -p bin && cp $(CUDA_BUILD)/libgolem_cuda.so bin/libgolem_cuda.so
+	$(GO) build -tags cuda -o bin/golem-cuda ./cmd/golem
 
 test:
 	GOLEM_SHARED=$(SHARED) $(GO) test ./...

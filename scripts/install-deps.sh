@@ -3,9 +3,25 @@
 # already present are left alone, and apt is not touched when nothing is missing.
 #   libopenblas-dev  the OpenBLAS backend (-tags openblas)
 #   cmake            builds the CUDA kernel library in csrc/ (-tags cuda)
+#   nvidia-cuda-toolkit, g++-11
+#                    nvcc and cuBLAS for that library (Debian's toolkit, from the
+#                    non-free component, which is enabled first); its nvcc wrapper
+#                    picks g++-11 as the host compiler (nvcc 11.8 refuses newer GCCs)
 set -euo pipefail
 
-packages=(libopenblas-dev cmake)
+packages=(libopenblas-dev cmake nvidia-cuda-toolkit g++-11)
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+
+# nvidia-cuda-toolkit lives in Debian's contrib/non-free components: add them to the
+# Components lines of the deb822 sources once (the apt update below then sees them).
+sources=/etc/apt/sources.list.d/debian.sources
+if ! dpkg-query -W -f='${Status}' nvidia-cuda-toolkit 2>/dev/null | grep -q "install ok installed" &&
+	[ -f "$sources" ] && grep -q '^Components:' "$sources" && grep '^Components:' "$sources" | grep -qv 'non-free'; then
+	echo "install-deps: enabling contrib non-free non-free-firmware in $sources" >&2
+	$sudo sed -i -E '/^Components:/{/non-free/!s/$/ contrib non-free non-free-firmware/}' "$sources"
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -16,8 +32,6 @@ done
 
 if ((${#missing[@]} > 0)); then
 	echo "install-deps: installing ${missing[*]}" >&2
-	sudo=""
-	if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else

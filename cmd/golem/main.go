@@ -83,5 +83,6 @@ func commands() []*cobra.Command {
 		newDetokenizeCmd(),
 		newQuantizeCmd(),
 		newGenCmd(),
+		newDevicesCmd(),
 	}
 }
