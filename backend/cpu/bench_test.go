@@ -13,7 +13,9 @@ import (
 // BenchmarkMatMul measures the backend's MatMul per weight type at a decode shape (one
 // token by a 2048→5632 projection, TinyLlama's ffn_up) and a prompt shape (64 tokens
 // by 2048→2048), with every thread of the machine. Bytes are the weight bytes read per
-// call, so MB/s is the weight throughput; gflop/s counts 2·n·in·out.
+// call, so MB/s is the weight throughput; gflop/s counts 2·n·in·out, and gflop/cpu-s is
+// the same work per second of CPU time over all threads (steadier than wall time when
+// other work shares the cores).
 //
 //	go test -run '^$' -bench BenchmarkMatMul -benchtime 20x ./backend/cpu/
 func BenchmarkMatMul(b *testing.B) {
@@ -45,6 +47,7 @@ func BenchmarkMatMul(b *testing.B) {
 			dst, _ := be.Alloc("dst", gguf.TypeF32, s.n, s.out)
 			b.Run(fmt.Sprintf("%s/%dx%d_by_%dx%d", t, s.n, s.in, s.in, s.out), func(b *testing.B) {
 				b.SetBytes(int64(size))
+				cpu0 := processCPU()
 				for b.Loop() {
 					if err := be.MatMul(dst, x, w); err != nil {
 						b.Fatal(err)
@@ -52,6 +55,9 @@ func BenchmarkMatMul(b *testing.B) {
 				}
 				flops := 2 * float64(s.n) * float64(s.in) * float64(s.out) * float64(b.N)
 				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "gflop/s")
+				if cpu := processCPU() - cpu0; cpu > 0 {
+					b.ReportMetric(flops/cpu.Seconds()/1e9, "gflop/cpu-s")
+				}
 			})
 		}
 	}

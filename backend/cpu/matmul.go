@@ -122,19 +122,45 @@ func (b *Backend) MatMul(dst, x, w backend.Tensor) error {
 	return b.run(out, 16, j)
 }
 
-// quantizeRows quantizes n rows of in activations to vt into the backend's scratch.
+// quantizeRows quantizes n rows of in activations to vt into the backend's scratch: the
+// first row on the caller (a quantizer's error depends only on vt and in, so it shows
+// there), the rest of a batch spread over the pool.
 func (b *Backend) quantizeRows(vt gguf.Type, x []float32, n, in int) ([]byte, error) {
 	rb, err := vt.RowBytes(uint64(in))
 	if err != nil {
 		return nil, err
 	}
 	buf := b.scratch.actBytes(n * int(rb))
-	for i := range n {
-		if err := quantizeActivations(vt, x[i*in:(i+1)*in], buf[i*int(rb):(i+1)*int(rb)]); err != nil {
+	if n == 0 {
+		return buf, nil
+	}
+	if err := quantizeActivations(vt, x[:in], buf[:rb]); err != nil {
+		return nil, err
+	}
+	if n > 1 {
+		j := &b.jobs.quant
+		*j = quantJob{vt: vt, x: x, dst: buf, in: in, rb: int(rb)}
+		err := b.run(n-1, 1, j)
+		*j = quantJob{}
+		if err != nil {
 			return nil, err
 		}
 	}
 	return buf, nil
+}
+
+// quantJob quantizes activation rows 1+[lo, hi) (row 0 is done by the caller).
+type quantJob struct {
+	vt     gguf.Type
+	x      []float32
+	dst    []byte
+	in, rb int
+}
+
+func (j *quantJob) run(_, lo, hi int) {
+	for i := lo + 1; i < hi+1; i++ {
+		_ = quantizeActivations(j.vt, j.x[i*j.in:(i+1)*j.in], j.dst[i*j.rb:(i+1)*j.rb])
+	}
 }
 
 // run executes j over [0, n) on the pool (the reference backend's pool has one thread:

@@ -4,13 +4,19 @@ import "github.com/golem-llm/golem/backend/cpu/kernels"
 
 // fastKernel is the kernel that adds in the order llama.cpp's CPU backend does for this
 // product: its code path depends on the weight type and shape, on the batch size and on
-// whether this is a mixture-of-experts product (see kernels.SelectPath).
-func (j *matmulJob) fastKernel() kernels.MatVecFunc {
+// whether this is a mixture-of-experts product (see kernels.SelectPath). The second
+// result is the path's tile kernel for a batch, where there is one (same sums, several
+// outputs per call).
+func (j *matmulJob) fastKernel() (kernels.MatVecFunc, kernels.GemmFunc) {
 	p := kernels.SelectPath(j.wt, j.n, j.out, j.in, j.dstRows != nil)
-	if k, ok := kernels.PathKernel(j.wt, p); ok {
-		return k
+	var g kernels.GemmFunc
+	if j.n > 1 && j.dstRows == nil {
+		g, _ = kernels.PathGemm(j.wt, p)
 	}
-	return j.kern
+	if k, ok := kernels.PathKernel(j.wt, p); ok {
+		return k, g
+	}
+	return j.kern, nil
 }
 
 // runFast multiplies weight rows [lo, hi) by each quantized activation row with the
@@ -19,7 +25,13 @@ func (j *matmulJob) fastKernel() kernels.MatVecFunc {
 func (j *matmulJob) runFast(_, lo, hi, wrb, xrb int) {
 	nb := j.in / j.vt.BlockSize()
 	w := j.w[lo*wrb:]
-	kern := j.fastKernel()
+	kern, gemm := j.fastKernel()
+	if gemm != nil {
+		// A batch with a tile kernel: the chunk's weight rows are read from cache
+		// for every activation row, several outputs per load.
+		gemm(j.dst[lo:], j.dstStride, w, wrb, hi-lo, j.xq, xrb, j.n, nb)
+		return
+	}
 	for i := range j.n {
 		row := i
 		if j.dstRows != nil {

@@ -64,3 +64,7 @@ func matVecQ8_0AVX2(dst []float32, w []byte, rowStride int, x []byte, nBlocks in
 		dst[r] = dotQ8_0Go(w[r*rowStride:], x, nBlocks)
 	}
 }
+
+func gemmTinyF16AVX2(dst []float32, dstStride int, w []byte, rowStride, rows int, x []byte, xStride, nx, n int) {
+	panic("kernels: no assembly in this build")
+}

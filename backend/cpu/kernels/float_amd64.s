@@ -175,3 +175,77 @@ axpytail:
 axpydone:
 	VZEROUPPER
 	RET
+
+// F16_ROW converts the eight F16 weights at R+DX to float32 in W.
+#define F16_ROW(R, W) VCVTPH2PS (R)(DX*1), W
+
+// func tinyF16x4x2AVX2(dst *float32, dstStride int, w *byte, rowStride int, x *byte, xStride int, n int)
+// tinyBLAS's F16 dot product for four weight rows by two activation rows: each of the
+// eight outputs has its own 8-lane accumulator, acc = fma(w, x, acc) eight elements at a
+// time, then hsum — tinyF16AVX2's steps, with every converted row shared by two outputs
+// and every converted activation by four (one accumulator chain alone waits on the
+// fused multiply-add's latency; eight independent ones keep the units busy).
+TEXT ·tinyF16x4x2AVX2(SB), NOSPLIT, $0-56
+	MOVQ   w+16(FP), SI
+	MOVQ   rowStride+24(FP), BX
+	MOVQ   x+32(FP), DI
+	MOVQ   xStride+40(FP), R11
+	MOVQ   n+48(FP), CX
+	LEAQ   (SI)(BX*1), R8
+	LEAQ   (R8)(BX*1), R9
+	LEAQ   (R9)(BX*1), R10
+	ADDQ   DI, R11
+	XORQ   DX, DX // byte offset into every row
+	SHRQ   $3, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ  CX, CX
+	JEQ    tf16x4x2done
+
+tf16x4x2loop:
+	F16_ROW(SI, Y8)
+	F16_ROW(R8, Y9)
+	F16_ROW(R9, Y10)
+	F16_ROW(R10, Y11)
+	VCVTPH2PS   (DI)(DX*1), Y12
+	VCVTPH2PS   (R11)(DX*1), Y13
+	VFMADD231PS Y12, Y8, Y0
+	VFMADD231PS Y12, Y9, Y1
+	VFMADD231PS Y12, Y10, Y2
+	VFMADD231PS Y12, Y11, Y3
+	VFMADD231PS Y13, Y8, Y4
+	VFMADD231PS Y13, Y9, Y5
+	VFMADD231PS Y13, Y10, Y6
+	VFMADD231PS Y13, Y11, Y7
+	ADDQ        $16, DX
+	DECQ        CX
+	JNZ         tf16x4x2loop
+
+tf16x4x2done:
+	MOVQ   dst+0(FP), AX
+	MOVQ   dstStride+8(FP), BX
+	LEAQ   (AX)(BX*4), BX
+	HSUM8(Y0, X0, X8)
+	HSUM8(Y1, X1, X8)
+	HSUM8(Y2, X2, X8)
+	HSUM8(Y3, X3, X8)
+	HSUM8(Y4, X4, X8)
+	HSUM8(Y5, X5, X8)
+	HSUM8(Y6, X6, X8)
+	HSUM8(Y7, X7, X8)
+	VMOVSS X0, (AX)
+	VMOVSS X1, 4(AX)
+	VMOVSS X2, 8(AX)
+	VMOVSS X3, 12(AX)
+	VMOVSS X4, (BX)
+	VMOVSS X5, 4(BX)
+	VMOVSS X6, 8(BX)
+	VMOVSS X7, 12(BX)
+	VZEROUPPER
+	RET

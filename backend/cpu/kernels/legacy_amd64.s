@@ -324,3 +324,102 @@ g40x4done:
 	VZEROUPPER
 	RET
 
+
+// Q4_0_PAIR2 leaves in V the int32 partial sums of two rows' blocks at Ra and Rb: lanes
+// 0..3 row a's, 4..7 row b's. Both rows are loaded into one register, so each 256-bit
+// instruction does two rows' work: the low nibbles (elements 0..15) meet Y8 = the
+// activation's elements 0..15 in both halves, the high nibbles (16..31) meet Y9 =
+// elements 16..31; the int16 sums stay below 2^14, and Y10 = 8*y over the same pairs.
+#define Q4_0_PAIR2(Ra, Rb, V) \
+	VMOVDQU     2(Ra), X0;         \
+	VINSERTI128 $1, 2(Rb), Y0, Y0; \
+	VPAND       Y15, Y0, Y1;       \
+	VPSRLW      $4, Y0, Y0;        \
+	VPAND       Y15, Y0, Y0;       \
+	VPMADDUBSW  Y8, Y1, Y1;        \
+	VPMADDUBSW  Y9, Y0, Y0;        \
+	VPADDW      Y0, Y1, Y1;        \
+	VPSUBW      Y10, Y1, Y1;       \
+	VPMADDWD    Y14, Y1, V
+
+// func gemvQ4_0x8AVX2(dst *float32, w *byte, rowStride int, x *byte, nBlocks int)
+// Eight rows of gemvQ4_0AVX2 at once. Three vphaddd reduce the four two-row vectors to
+// one register whose lanes hold rows 0,2,4,6,1,3,5,7 (the scales are gathered in the same
+// order), each lane its row's block sum; the lanes go back in order when stored.
+TEXT ·gemvQ4_0x8AVX2(SB), NOSPLIT, $0-40
+	MOVQ   w+8(FP), SI
+	MOVQ   rowStride+16(FP), DX
+	MOVQ   x+24(FP), DI
+	MOVQ   nBlocks+32(FP), CX
+	LEAQ   (SI)(DX*1), R8
+	LEAQ   (R8)(DX*1), R9
+	LEAQ   (R9)(DX*1), R10
+	LEAQ   (R10)(DX*1), R11
+	LEAQ   (R11)(DX*1), R12
+	LEAQ   (R12)(DX*1), R13
+	LEAQ   (R13)(DX*1), BX
+	SHLQ   $3, DX // prefetch distance: the next tile of eight rows
+	Q4_0_CONSTS
+	VXORPS Y12, Y12, Y12
+	TESTQ  CX, CX
+	JEQ    g40x8done
+
+g40x8loop:
+	PREFETCHT0     (SI)(DX*1)
+	PREFETCHT0     (R8)(DX*1)
+	PREFETCHT0     (R9)(DX*1)
+	PREFETCHT0     (R10)(DX*1)
+	PREFETCHT0     (R11)(DX*1)
+	PREFETCHT0     (R12)(DX*1)
+	PREFETCHT0     (R13)(DX*1)
+	PREFETCHT0     (BX)(DX*1)
+	VBROADCASTI128 2(DI), Y8
+	VBROADCASTI128 18(DI), Y9
+	VPMADDUBSW     Y8, Y13, Y10
+	VPMADDUBSW     Y9, Y13, Y11
+	VPADDW         Y11, Y10, Y10
+	Q4_0_PAIR2(SI, R8, Y2)
+	Q4_0_PAIR2(R9, R10, Y3)
+	Q4_0_PAIR2(R11, R12, Y4)
+	Q4_0_PAIR2(R13, BX, Y5)
+	VPHADDD        Y3, Y2, Y2
+	VPHADDD        Y5, Y4, Y4
+	VPHADDD        Y4, Y2, Y2
+	VCVTDQ2PS      Y2, Y2
+
+	// dw of rows 0,2,4,6,1,3,5,7, times dx.
+	MOVWLZX      (SI), AX
+	VMOVD        AX, X6
+	VPINSRW      $1, (R9), X6, X6
+	VPINSRW      $2, (R11), X6, X6
+	VPINSRW      $3, (R13), X6, X6
+	VPINSRW      $4, (R8), X6, X6
+	VPINSRW      $5, (R10), X6, X6
+	VPINSRW      $6, (R12), X6, X6
+	VPINSRW      $7, (BX), X6, X6
+	VCVTPH2PS    X6, Y6
+	VPBROADCASTW (DI), X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y7, Y6, Y6
+	VFMADD231PS  Y6, Y2, Y12
+	ADDQ         $18, SI
+	ADDQ         $18, R8
+	ADDQ         $18, R9
+	ADDQ         $18, R10
+	ADDQ         $18, R11
+	ADDQ         $18, R12
+	ADDQ         $18, R13
+	ADDQ         $18, BX
+	ADDQ         $34, DI
+	DECQ         CX
+	JNZ          g40x8loop
+
+g40x8done:
+	MOVQ         dst+0(FP), AX
+	VEXTRACTF128 $1, Y12, X1
+	VUNPCKLPS    X1, X12, X0
+	VUNPCKHPS    X1, X12, X2
+	VMOVUPS      X0, (AX)
+	VMOVUPS      X2, 16(AX)
+	VZEROUPPER
+	RET
