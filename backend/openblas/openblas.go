@@ -20,14 +20,12 @@ const Priority = 10
 
 // The thresholds: the smallest batch (and weight dimension) that goes to BLAS. Both
 // stay in 17..64, so 16-row batches keep llama.cpp's quantized arithmetic and 64-row
-// ones use BLAS. They are the crossovers measured on tinyllama-1.1b's layer shapes with
-// 2 threads (BenchmarkCrossover, docs/performance.md "OpenBLAS"): float weights (F32,
-// F16, BF16), whose CPU kernels are plain float dot products, gain from about 32 rows;
-// quantized weights pay for dequantizing every element once per product and race the
-// CPU backend's integer kernels, which on AVX-512 VNNI still match SGEMM at 64 rows:
-// their threshold is the window's top.
+// ones use BLAS. Measured on tinyllama-1.1b with 2 threads (docs/performance.md,
+// "OpenBLAS"), the CPU backend's tiled kernels beat SGEMM on dequantized tiles at every
+// batch size up to 512 for F16 and the quantized types alike, so the crossover lies
+// above the window and both thresholds sit at its top.
 const (
-	DefaultMinBatch      = 32
+	DefaultMinBatch      = 64
 	DefaultMinBatchQuant = 64
 )
 
