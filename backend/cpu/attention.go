@@ -2,7 +2,6 @@ package cpu
 
 import (
 	"encoding/binary"
-	"fmt"
 	"math"
 	"unsafe"
 
@@ -45,9 +44,11 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, kv *backend.KVCache, la
 	if err != nil {
 		return err
 	}
-	if kv == nil || layer < 0 || layer >= len(kv.K) {
-		return fmt.Errorf("attention: layer %d outside the cache", layer)
+	ad, err := backend.CheckAttention(dst, q, k, v, kv, layer, batch)
+	if err != nil {
+		return err
 	}
+	n, heads, headsKV, hd, hdv := ad.Tokens, ad.Heads, ad.HeadsKV, ad.HeadDim, ad.HeadDimV
 	kc, err := b.own(kv.K[layer], "cache k")
 	if err != nil {
 		return err
@@ -55,34 +56,6 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, kv *backend.KVCache, la
 	vc, err := b.own(kv.V[layer], "cache v")
 	if err != nil {
 		return err
-	}
-	if len(qt.shape) != 3 || len(kt.shape) != 3 || len(vt.shape) != 3 || len(d.shape) != 3 {
-		return fmt.Errorf("attention: q %s, k %s, v %s, dst %s must be [tokens, heads, head_dim]", qt, kt, vt, d)
-	}
-	n, heads, hd := qt.shape[0], qt.shape[1], qt.shape[2]
-	headsKV, hdv := kt.shape[1], vt.shape[2]
-	switch {
-	case qt.dt != gguf.TypeF32 || kt.dt != gguf.TypeF32 || vt.dt != gguf.TypeF32 || d.dt != gguf.TypeF32:
-		return fmt.Errorf("attention: q, k, v and dst must be F32")
-	case kt.shape[0] != n || vt.shape[0] != n || kt.shape[2] != hd || vt.shape[1] != headsKV:
-		return fmt.Errorf("attention: k %s and v %s do not match q %s", kt, vt, qt)
-	case headsKV <= 0 || heads%headsKV != 0:
-		return fmt.Errorf("attention: %d heads are not a multiple of %d KV heads", heads, headsKV)
-	case !d.shape.Equal(backend.Shape{n, heads, hdv}):
-		return fmt.Errorf("attention: dst %s, want [%d %d %d]", d, n, heads, hdv)
-	case kv.KDim != headsKV*hd || kv.VDim != headsKV*hdv:
-		return fmt.Errorf("attention: cache rows of %d/%d values, k and v rows have %d/%d", kv.KDim, kv.VDim, headsKV*hd, headsKV*hdv)
-	case batch == nil || batch.Len() != n:
-		return fmt.Errorf("attention: batch describes %d tokens, q has %d", batchLen(batch), n)
-	}
-	if err := batch.Validate(kv.Size()); err != nil {
-		return fmt.Errorf("attention: %w", err)
-	}
-	for i, c := range batch.Cells {
-		if cl := kv.Cells[c]; cl.Seq != batch.Seq[i] || cl.Pos != batch.Pos[i] {
-			return fmt.Errorf("attention: token %d (seq %d, pos %d) goes to cell %d, which is marked seq %d, pos %d",
-				i, batch.Seq[i], batch.Pos[i], c, cl.Seq, cl.Pos)
-		}
 	}
 	storeRows(kc, kt.f32, batch.Cells, kv.KDim)
 	storeRows(vc, vt.f32, batch.Cells, kv.VDim)
@@ -108,13 +81,6 @@ func usedCells(kv *backend.KVCache) int {
 		}
 	}
 	return min(kv.Size(), max(32, (last+31)&^31))
-}
-
-func batchLen(b *backend.Batch) int {
-	if b == nil {
-		return 0
-	}
-	return b.Len()
 }
 
 // storeRows writes row i of src into cache row cells[i], converting to F16 if needed.

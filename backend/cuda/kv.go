@@ -100,9 +100,11 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, kv *backend.KVCache, la
 	if err != nil {
 		return err
 	}
-	if kv == nil || layer < 0 || layer >= len(kv.K) {
-		return fmt.Errorf("cuda: attention: layer %d outside the cache", layer)
+	ad, err := backend.CheckAttention(dst, q, k, v, kv, layer, batch)
+	if err != nil {
+		return fmt.Errorf("cuda: %w", err)
 	}
+	n, heads, headsKV, hd, hdv := ad.Tokens, ad.Heads, ad.HeadsKV, ad.HeadDim, ad.HeadDimV
 	kc, err := b.own(kv.K[layer], "cache k")
 	if err != nil {
 		return err
@@ -111,35 +113,11 @@ func (b *Backend) Attention(dst, q, k, v backend.Tensor, kv *backend.KVCache, la
 	if err != nil {
 		return err
 	}
-	if len(qt.shape) != 3 || len(kt.shape) != 3 || len(vt.shape) != 3 || len(d.shape) != 3 {
-		return fmt.Errorf("cuda: attention: q %s, k %s, v %s, dst %s must be [tokens, heads, head_dim]", qt, kt, vt, d)
-	}
-	n, heads, hd := qt.shape[0], qt.shape[1], qt.shape[2]
-	headsKV, hdv := kt.shape[1], vt.shape[2]
 	switch {
-	case kt.shape[0] != n || vt.shape[0] != n || kt.shape[2] != hd || vt.shape[1] != headsKV:
-		return fmt.Errorf("cuda: attention: k %s and v %s do not match q %s", kt, vt, qt)
-	case headsKV <= 0 || heads%headsKV != 0:
-		return fmt.Errorf("cuda: attention: %d heads are not a multiple of %d KV heads", heads, headsKV)
-	case !d.shape.Equal(backend.Shape{n, heads, hdv}):
-		return fmt.Errorf("cuda: attention: dst %s, want [%d %d %d]", d, n, heads, hdv)
-	case kv.KDim != headsKV*hd || kv.VDim != headsKV*hdv:
-		return fmt.Errorf("cuda: attention: cache rows of %d/%d values, k and v rows have %d/%d", kv.KDim, kv.VDim, headsKV*hd, headsKV*hdv)
-	case batch == nil || batch.Len() != n:
-		return fmt.Errorf("cuda: attention: the batch does not describe the %d tokens of q", n)
 	case hd > 256 || hdv > 256:
 		return fmt.Errorf("cuda: attention: head size %d/%d over the kernel's 256", hd, hdv)
 	case kc.dt != kv.DType || vc.dt != kv.DType:
 		return fmt.Errorf("cuda: attention: cache tensors %s, %s are not %s", kc, vc, kv.DType)
-	}
-	if err := batch.Validate(kv.Size()); err != nil {
-		return fmt.Errorf("cuda: attention: %w", err)
-	}
-	for i, c := range batch.Cells {
-		if cl := kv.Cells[c]; cl.Seq != batch.Seq[i] || cl.Pos != batch.Pos[i] {
-			return fmt.Errorf("cuda: attention: token %d (seq %d, pos %d) goes to cell %d, which is marked seq %d, pos %d",
-				i, batch.Seq[i], batch.Pos[i], c, cl.Seq, cl.Pos)
-		}
 	}
 	st, err := b.cells(kv)
 	if err != nil {
