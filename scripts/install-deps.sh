@@ -3,13 +3,27 @@
 # already present are left alone, and apt is not touched when nothing is missing.
 #   libopenblas-dev  the OpenBLAS backend (-tags openblas)
 #   cmake            builds the CUDA kernel library in csrc/ (-tags cuda)
+# With --cuda (what CI and `make build-cuda` need; several GB, so not by default):
 #   nvidia-cuda-toolkit, g++-11
 #                    nvcc and cuBLAS for that library (Debian's toolkit, from the
 #                    non-free component, which is enabled first); its nvcc wrapper
 #                    picks g++-11 as the host compiler (nvcc 11.8 refuses newer GCCs)
 set -euo pipefail
 
-packages=(libopenblas-dev cmake nvidia-cuda-toolkit g++-11)
+packages=(libopenblas-dev cmake)
+cuda=false
+for arg in "$@"; do
+	case "$arg" in
+	--cuda) cuda=true ;;
+	*)
+		echo "install-deps: unknown argument $arg (usage: install-deps.sh [--cuda])" >&2
+		exit 2
+		;;
+	esac
+done
+if $cuda; then
+	packages+=(nvidia-cuda-toolkit g++-11)
+fi
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
@@ -17,7 +31,7 @@ if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 # nvidia-cuda-toolkit lives in Debian's contrib/non-free components: add them to the
 # Components lines of the deb822 sources once (the apt update below then sees them).
 sources=/etc/apt/sources.list.d/debian.sources
-if ! dpkg-query -W -f='${Status}' nvidia-cuda-toolkit 2>/dev/null | grep -q "install ok installed" &&
+if $cuda && ! dpkg-query -W -f='${Status}' nvidia-cuda-toolkit 2>/dev/null | grep -q "install ok installed" &&
 	[ -f "$sources" ] && grep -q '^Components:' "$sources" && grep '^Components:' "$sources" | grep -qv 'non-free'; then
 	echo "install-deps: enabling contrib non-free non-free-firmware in $sources" >&2
 	$sudo sed -i -E '/^Components:/{/non-free/!s/$/ contrib non-free non-free-firmware/}' "$sources"
