@@ -225,6 +225,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) *apiErr
 		return badRequest("tools", "unsupported_parameter", "tools are not supported by golem serve")
 	}
 	msgs := make([]golem.Message, len(req.Messages))
+	images := 0
 	for i, m := range req.Messages {
 		if m.Role == "" {
 			return badRequest(fmt.Sprintf("messages[%d].role", i), "invalid_value", "message %d has no role", i)
@@ -234,6 +235,22 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) *apiErr
 				"message %d has a %q content part: golem serve takes text only", i, m.Content.other)
 		}
 		msgs[i] = golem.Message{Role: m.Role, Content: m.Content.text}
+		for j, url := range m.Content.images {
+			param := fmt.Sprintf("messages[%d].content", i)
+			if st.info.MMProj == "" {
+				return badRequest(param, "model_not_supported", "message %d has an image, but the model was loaded without a multimodal projector (--mmproj)", i)
+			}
+			data, err := decodeDataURI(url)
+			if err != nil {
+				return badRequest(param, "invalid_value", "message %d image %d: %v", i, j, err)
+			}
+			img, err := golem.DecodeImage(data)
+			if err != nil {
+				return badRequest(param, "invalid_value", "message %d image %d: %v", i, j, err)
+			}
+			msgs[i].Images = append(msgs[i].Images, img)
+			images++
+		}
 	}
 	copts := golem.ChatOptions{Kwargs: req.ChatTemplateKwargs}
 	text, err := st.m.ChatPrompt(msgs, copts)
@@ -241,7 +258,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) *apiErr
 		return badRequest("messages", "invalid_value", "%v", err)
 	}
 	ids := st.m.Tokenize(text, golem.TokenizeOptions{NoSpecial: true, ParseSpecial: true})
-	n := len(ids)
+	n := len(ids) + images*st.info.ImageTokens // each image takes its rows (an upper bound: its marker's tokens count too)
 	if st.hasBOS && (n == 0 || ids[0] != st.bos) {
 		n++ // Chat adds BOS when the template did not write it
 	}

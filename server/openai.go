@@ -2,15 +2,17 @@ package server
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 )
 
 // The request and response bodies of the OpenAI API, as far as golem serves them.
 // Fields a client may send that golem does not use are accepted and ignored, as the
 // OpenAI API and llama-server do; fields whose meaning golem cannot honour (n > 1,
-// logprobs, tools, images) are refused with a 400 that names them.
+// logprobs, tools, images without --mmproj) are refused with a 400 that names them.
 
 // samplingRequest holds the sampling fields shared by chat and text completions.
 // Pointers tell "not given" (llama.cpp's defaults apply) from zero.
@@ -95,12 +97,13 @@ func (s *stringList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// messageText is a message's content: a string, null, or an array of content parts of
-// which golem takes the text ones (an image part is an error: golem serve has no
-// vision model yet).
+// messageText is a message's content: a string, null, or an array of content parts:
+// text parts, and image_url parts whose URL is a data: URI (remote URLs are never
+// fetched).
 type messageText struct {
-	text  string
-	other string // the type of the first part golem cannot use
+	text   string
+	images []string // the image_url parts' URLs, in order
+	other  string   // the type of the first part golem cannot use
 }
 
 func (m *messageText) UnmarshalJSON(b []byte) error {
@@ -112,14 +115,21 @@ func (m *messageText) UnmarshalJSON(b []byte) error {
 		return json.Unmarshal(b, &m.text)
 	}
 	var parts []struct {
-		Type string  `json:"type"`
-		Text *string `json:"text"`
+		Type     string  `json:"type"`
+		Text     *string `json:"text"`
+		ImageURL *struct {
+			URL string `json:"url"`
+		} `json:"image_url"`
 	}
 	if err := json.Unmarshal(b, &parts); err != nil {
 		return typeError[messageText](b)
 	}
 	var buf bytes.Buffer
 	for _, p := range parts {
+		if p.Type == "image_url" && p.ImageURL != nil {
+			m.images = append(m.images, p.ImageURL.URL)
+			continue
+		}
 		if p.Type != "text" || p.Text == nil {
 			if m.other == "" {
 				m.other = p.Type
@@ -347,4 +357,25 @@ func badRequest(param, code, format string, args ...any) *apiError {
 		e.Code = ptr(code)
 	}
 	return e
+}
+
+// decodeDataURI returns the bytes of a data: URI ("data:image/png;base64,...").
+// Anything else, remote URLs included, is refused: golem serve never fetches.
+func decodeDataURI(uri string) ([]byte, error) {
+	rest, ok := strings.CutPrefix(uri, "data:")
+	if !ok {
+		return nil, fmt.Errorf("only data: URIs are accepted (golem serve does not fetch remote images)")
+	}
+	meta, payload, ok := strings.Cut(rest, ",")
+	if !ok {
+		return nil, fmt.Errorf("data: URI without a comma")
+	}
+	if !strings.HasSuffix(meta, ";base64") {
+		return nil, fmt.Errorf("data: URI is not base64")
+	}
+	data, err := base64.StdEncoding.DecodeString(payload)
+	if err != nil {
+		return nil, fmt.Errorf("data: URI: %w", err)
+	}
+	return data, nil
 }

@@ -18,7 +18,7 @@ import (
 
 func newServeCmd() *cobra.Command {
 	var rt runtimeFlags
-	var host, alias, template string
+	var host, alias, template, mmproj string
 	var port, parallel, queue int
 	var maxBody int64
 	var grace time.Duration
@@ -82,7 +82,7 @@ for up to --shutdown-timeout, cancels the rest, and exits.`,
 			served := make(chan error, 1)
 			go func() { served <- srv.Serve(ctx, ln, grace) }()
 
-			m, err := rt.open(ctx, stderr, apiOptions{parallel: parallel, chatTemplate: template})
+			m, err := rt.open(ctx, stderr, apiOptions{parallel: parallel, chatTemplate: template, mmproj: mmproj})
 			if err != nil {
 				cancel()
 				<-served
@@ -119,6 +119,7 @@ for up to --shutdown-timeout, cancels the rest, and exits.`,
 	fl.IntVar(&queue, "queue", server.DefaultQueue, "requests waiting for a slot beyond those running; more are answered 503")
 	fl.StringVar(&alias, "alias", "", "the model's name in /v1/models and answers (default: the file's name)")
 	fl.StringVar(&template, "chat-template", "", "chat format: a built-in name (chatml, llama2, llama3, ...) or a Jinja template file")
+	fl.StringVar(&mmproj, "mmproj", "", "multimodal projector (mmproj GGUF): chat messages may then carry image_url parts with data: URIs")
 	fl.Int64Var(&maxBody, "max-body", server.DefaultMaxBodyBytes, "largest request body in bytes")
 	fl.DurationVar(&grace, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long requests in flight may go on before they are cancelled")
 	return cmd
