@@ -430,14 +430,20 @@ func (m *decoder) hidden(ctx context.Context, tokens []int32, embd []float32, ba
 		if err := m.normalize(h, x, l.attnNorm, l.attnNormB); err != nil {
 			return nil, layerErr(il, "attn_norm", err)
 		}
-		if err := m.linear(q2, h, l.wq, l.bq); err != nil {
-			return nil, layerErr(il, "attn_q", err)
-		}
-		if err := m.linear(k2, h, l.wk, l.bk); err != nil {
-			return nil, layerErr(il, "attn_k", err)
-		}
-		if err := m.linear(v2, h, l.wv, l.bv); err != nil {
-			return nil, layerErr(il, "attn_v", err)
+		if fused, err := m.linearShared(h, []backend.Tensor{q2, k2, v2}, []backend.Tensor{l.wq, l.wk, l.wv}, []backend.Tensor{l.bq, l.bk, l.bv}); fused {
+			if err != nil {
+				return nil, layerErr(il, "attn_qkv", err)
+			}
+		} else {
+			if err := m.linear(q2, h, l.wq, l.bq); err != nil {
+				return nil, layerErr(il, "attn_q", err)
+			}
+			if err := m.linear(k2, h, l.wk, l.bk); err != nil {
+				return nil, layerErr(il, "attn_k", err)
+			}
+			if err := m.linear(v2, h, l.wv, l.bv); err != nil {
+				return nil, layerErr(il, "attn_v", err)
+			}
 		}
 		if m.spec.QKNorm {
 			if err := b.RMSNorm(q, q, l.qNorm, cfg.NormEps); err != nil {
@@ -560,16 +566,44 @@ func (m *decoder) linear(dst, x, w, bias backend.Tensor) error {
 	return nil
 }
 
+// matMulSharer is a backend that multiplies one input by several weights in one pass
+// (the CPU backend's MatMulShared).
+type matMulSharer interface {
+	MatMulShared(dst []backend.Tensor, x backend.Tensor, w []backend.Tensor) error
+}
+
+// linearShared is linear for several weights that share the input x, in one backend
+// call where the backend has one and x is a single token (decode: the threads meet
+// once rather than once per weight; backends that wrap the CPU one, such as openblas,
+// take over batches only). fused is false where it did nothing.
+func (m *decoder) linearShared(x backend.Tensor, dst, w, bias []backend.Tensor) (fused bool, err error) {
+	s, ok := m.b.(matMulSharer)
+	if !ok || x.Shape().Rows() != 1 {
+		return false, nil
+	}
+	if err := s.MatMulShared(dst, x, w); err != nil {
+		return true, err
+	}
+	for i, bi := range bias {
+		if bi != nil {
+			if err := m.b.Add(dst[i], dst[i], bi); err != nil {
+				return true, err
+			}
+		}
+	}
+	return true, nil
+}
+
 func (m *decoder) ffn(vw *viewer, out, h backend.Tensor, l *layer) error {
 	b := m.b
 	up := vw.rows(m.bufs.up)
 	if vw.err != nil {
 		return vw.err
 	}
-	if err := m.linear(up, h, l.up, l.upB); err != nil {
-		return err
-	}
 	if m.spec.FFN == GELU {
+		if err := m.linear(up, h, l.up, l.upB); err != nil {
+			return err
+		}
 		if err := b.GELU(up, up); err != nil {
 			return err
 		}
@@ -579,10 +613,15 @@ func (m *decoder) ffn(vw *viewer, out, h backend.Tensor, l *layer) error {
 	if vw.err != nil {
 		return vw.err
 	}
-	if err := m.linear(gate, h, l.gate, l.gateB); err != nil {
+	fused, err := m.linearShared(h, []backend.Tensor{up, gate}, []backend.Tensor{l.up, l.gate}, []backend.Tensor{l.upB, l.gateB})
+	if !fused {
+		if err = m.linear(up, h, l.up, l.upB); err == nil {
+			err = m.linear(gate, h, l.gate, l.gateB)
+		}
+	}
+	if err != nil {
 		return err
 	}
-	var err error
 	if m.spec.FFN == GeGLU {
 		err = b.GeGLU(gate, gate, up)
 	} else {

@@ -221,21 +221,7 @@ func (j *attnJob) run(w, lo, hi int) {
 			l := c % nl
 			kernels.AxpyF32(lanes[l*j.hdv:(l+1)*j.hdv], v, p)
 		}
-		for i := range out {
-			if tiny {
-				var a [8]float32
-				for l := range 8 {
-					a[l] = lanes[l*j.hdv+i]
-				}
-				out[i] = kernels.HSum8(&a)
-				continue
-			}
-			var a [4][8]float32
-			for l := range 32 {
-				a[l/8][l%8] = lanes[l*j.hdv+i]
-			}
-			out[i] = kernels.Reduce4x8(&a)
-		}
+		reduceLanes(out, lanes, nl, j.hdv)
 		// ggml_vec_dot's leftovers (n_kv not a multiple of 32: a cache smaller than 32
 		// cells or of an odd size): one at a time, float32 fused for F32, double for F16.
 		if np < nkv {
@@ -288,3 +274,38 @@ func abs32(x int32) int32 {
 	}
 	return x
 }
+
+// reduceLanes sets out[i] to the reduction of lanes[l*hdv+i] over the nl lanes l:
+// kernels.HSum8 for 8 lanes, kernels.Reduce4x8 (lanes 8a+b as accumulator a, lane b) for
+// 32. The same additions in the same order, but done a step at a time across all i
+// over whole lane rows instead of by a strided gather per output. It overwrites lanes.
+func reduceLanes(out, lanes []float32, nl, hdv int) {
+	row := func(l int) []float32 { return lanes[l*hdv : (l+1)*hdv : (l+1)*hdv][:len(out)] }
+	if nl == 32 {
+		// GGML_F32x8_REDUCE's accumulator adds (0+2, 1+3, then 0+1), into rows 0..7.
+		for l := range 8 {
+			x, a1, a2, a3 := row(l), row(8+l), row(16+l), row(24+l)
+			for i := range x {
+				x[i] = add32(add32(x[i], a2[i]), add32(a1[i], a3[i]))
+			}
+		}
+		x0, x1, x2, x3 := row(0), row(1), row(2), row(3)
+		x4, x5, x6, x7 := row(4), row(5), row(6), row(7)
+		for i := range out {
+			t0, t1 := add32(x0[i], x4[i]), add32(x1[i], x5[i])
+			t2, t3 := add32(x2[i], x6[i]), add32(x3[i], x7[i])
+			out[i] = add32(add32(t0, t1), add32(t2, t3))
+		}
+		return
+	}
+	v0, v1, v2, v3 := row(0), row(1), row(2), row(3)
+	v4, v5, v6, v7 := row(4), row(5), row(6), row(7)
+	for i := range out {
+		r0, r1 := add32(v4[i], v0[i]), add32(v5[i], v1[i])
+		r2, r3 := add32(v6[i], v2[i]), add32(v7[i], v3[i])
+		out[i] = add32(add32(r0, r2), add32(r1, r3))
+	}
+}
+
+// add32 is a float32 sum (a named step, as in package kernels).
+func add32(a, b float32) float32 { return float32(a + b) }

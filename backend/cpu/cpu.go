@@ -31,6 +31,7 @@ type Backend struct {
 // jobs are the ops' reusable job structs (a Backend runs one op at a time).
 type jobs struct {
 	matmul matmulJob
+	shared sharedJob
 	quant  quantJob
 	rows   rowJob
 	attn   attnJob

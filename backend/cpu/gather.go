@@ -174,6 +174,7 @@ func (b *Backend) MatMulID(dst, x, w, ids backend.Tensor) error {
 			xq: g.xq, n: len(g.dstRows), in: in, out: out,
 			dst: d.f32, dstStride: out, dstRows: g.dstRows, kern: b.kernel(wt.dt),
 		}
+		j.prepare()
 		if err := b.run(out, 16, j); err != nil {
 			return err
 		}

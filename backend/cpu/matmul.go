@@ -119,7 +119,20 @@ func (b *Backend) MatMul(dst, x, w backend.Tensor) error {
 	}
 	j := &b.jobs.matmul
 	*j = matmulJob{b: b, w: wt.data, wt: wt.dt, vt: vt, xq: xq, n: n, in: in, out: out, dst: d.f32, dstStride: out, kern: b.kernel(wt.dt)}
-	return b.run(out, 16, j)
+	j.prepare()
+	return b.run(out, matmulGrain(n), j)
+}
+
+// matmulGrain is the chunk of weight rows a product by n activation rows is split
+// into (a multiple of 8, the repacked Q4_0 tile). Chunks of 16 rows keep a batch's tile
+// in cache across its activation rows. A single row (decode) streams every weight once:
+// larger chunks cost fewer hand-offs (TinyLlama Q4_0, one thread: 26.1 tokens/s with
+// 16 rows, 27.0 with 128).
+func matmulGrain(n int) int {
+	if n == 1 {
+		return 128
+	}
+	return 16
 }
 
 // quantizeRows quantizes n rows of in activations to vt into the backend's scratch: the
@@ -181,6 +194,21 @@ type matmulJob struct {
 	dst       []float32
 	dstStride int
 	dstRows   []int32 // when set, activation row i's results go to dst row dstRows[i]
+
+	// Set by prepare, once per product rather than per chunk.
+	wrb, xrb int                // weight and activation row bytes
+	fast     kernels.MatVecFunc // the fast path's row kernel
+	gemm     kernels.GemmFunc   // and its tile kernel for a batch, if any
+}
+
+// prepare sizes the rows and picks the fast path's kernels; call it once the job's
+// fields are set, before running it.
+func (j *matmulJob) prepare() {
+	j.wrb = j.in / j.wt.BlockSize() * j.wt.BlockBytes()
+	j.xrb = j.in / j.vt.BlockSize() * j.vt.BlockBytes()
+	if j.kern != nil {
+		j.fast, j.gemm = j.fastKernel()
+	}
 }
 
 // dstIndex is where the result for activation row i and weight row r goes.
@@ -192,13 +220,11 @@ func (j *matmulJob) dstIndex(i, r int) int {
 }
 
 func (j *matmulJob) run(w, lo, hi int) {
-	wrb := j.in / j.wt.BlockSize() * j.wt.BlockBytes()
-	xrb := j.in / j.vt.BlockSize() * j.vt.BlockBytes()
 	if j.kern == nil {
-		j.runReference(w, lo, hi, wrb, xrb)
+		j.runReference(w, lo, hi, j.wrb, j.xrb)
 		return
 	}
-	j.runFast(w, lo, hi, wrb, xrb)
+	j.runFast(w, lo, hi, j.wrb, j.xrb)
 }
 
 // runReference is the oracle: dequantize both sides exactly and sum in float64.

@@ -13,7 +13,11 @@ func (j *matmulJob) fastKernel() (kernels.MatVecFunc, kernels.GemmFunc) {
 	if j.n > 1 && j.dstRows == nil {
 		g, _ = kernels.PathGemm(j.wt, p)
 	}
-	if k, ok := kernels.PathKernel(j.wt, p); ok {
+	get := kernels.PathKernel
+	if j.n == 1 {
+		get = kernels.PathKernelOnce // decode: every weight is read once, from memory
+	}
+	if k, ok := get(j.wt, p); ok {
 		return k, g
 	}
 	return j.kern, nil
@@ -25,7 +29,7 @@ func (j *matmulJob) fastKernel() (kernels.MatVecFunc, kernels.GemmFunc) {
 func (j *matmulJob) runFast(_, lo, hi, wrb, xrb int) {
 	nb := j.in / j.vt.BlockSize()
 	w := j.w[lo*wrb:]
-	kern, gemm := j.fastKernel()
+	kern, gemm := j.fast, j.gemm
 	if gemm != nil {
 		// A batch with a tile kernel: the chunk's weight rows are read from cache
 		// for every activation row, several outputs per load.

@@ -27,61 +27,90 @@ const (
 )
 
 // rowJob runs a row-wise op over rows [lo, hi). a and b are the operands (b may be one
-// row broadcast over a's rows, or nil), w and bias the optional norm parameters.
+// row broadcast over a's rows, or nil), w and bias the optional norm parameters. When
+// cols is set (an element-wise op on a few long rows: decode's SwiGLU), items are
+// column chunks instead: item k is chunk k%nc of row k/nc, cols values wide.
 type rowJob struct {
-	op      rowOp
-	dst     []float32
-	a, b    []float32
-	bRows   int
-	w, bias []float32
-	d       int
-	eps, s  float32
+	op       rowOp
+	dst      []float32
+	a, b     []float32
+	bRows    int
+	w, bias  []float32
+	d        int
+	eps, s   float32
+	cols, nc int
 }
 
 func (j *rowJob) run(_, lo, hi int) {
+	if j.cols > 0 {
+		for k := lo; k < hi; k++ {
+			c := k % j.nc * j.cols
+			j.span(k/j.nc, c, min(c+j.cols, j.d))
+		}
+		return
+	}
 	for r := lo; r < hi; r++ {
-		y := j.dst[r*j.d : (r+1)*j.d]
-		x := j.a[r*j.d : (r+1)*j.d]
-		var x2 []float32
-		if j.b != nil {
-			br := r % j.bRows
-			x2 = j.b[br*j.d : (br+1)*j.d]
+		j.span(r, 0, j.d)
+	}
+}
+
+// splitsRows reports whether op's rows may be split into column chunks: it computes
+// each output from the same position of its inputs alone, and costs enough per value
+// (an exp, a table look-up) to be worth sharing one row out. (Add, Mul and Scale are
+// element-wise too but cost less than the hand-off.)
+func (op rowOp) splitsRows() bool {
+	switch op {
+	case opSiLU, opGELU, opSwiGLU, opGeGLU:
+		return true
+	}
+	return false
+}
+
+// span computes columns [c0, c1) of row r (the whole row for the row-wise ops).
+func (j *rowJob) span(r, c0, c1 int) {
+	y := j.dst[r*j.d+c0 : r*j.d+c1]
+	x := j.a[r*j.d+c0 : r*j.d+c1]
+	var x2 []float32
+	if j.b != nil {
+		br := r % j.bRows
+		x2 = j.b[br*j.d+c0 : br*j.d+c1]
+	}
+	// siluRow takes the vectorised exp for the row's whole groups of 8.
+	vec := min(max(j.d&^7-c0, 0), len(x))
+	switch j.op {
+	case opRMSNorm:
+		rmsNorm(y, x, j.w, j.eps)
+	case opLayerNorm:
+		layerNorm(y, x, j.w, j.bias, j.eps)
+	case opSiLU:
+		siluRow(y, x, vec)
+	case opGELU:
+		for i, v := range x {
+			y[i] = gelu(v)
 		}
-		switch j.op {
-		case opRMSNorm:
-			rmsNorm(y, x, j.w, j.eps)
-		case opLayerNorm:
-			layerNorm(y, x, j.w, j.bias, j.eps)
-		case opSiLU:
-			siluRow(y, x)
-		case opGELU:
-			for i, v := range x {
-				y[i] = gelu(v)
-			}
-		case opSwiGLU:
-			siluRow(y, x)
-			for i := range y {
-				y[i] *= x2[i]
-			}
-		case opGeGLU:
-			for i, v := range x {
-				y[i] = gelu(v) * x2[i]
-			}
-		case opAdd:
-			for i, v := range x {
-				y[i] = v + x2[i]
-			}
-		case opMul:
-			for i, v := range x {
-				y[i] = v * x2[i]
-			}
-		case opScale:
-			for i, v := range x {
-				y[i] = v * j.s
-			}
-		case opSoftmax:
-			softmax(y, x)
+	case opSwiGLU:
+		siluRow(y, x, vec)
+		for i := range y {
+			y[i] *= x2[i]
 		}
+	case opGeGLU:
+		for i, v := range x {
+			y[i] = gelu(v) * x2[i]
+		}
+	case opAdd:
+		for i, v := range x {
+			y[i] = v + x2[i]
+		}
+	case opMul:
+		for i, v := range x {
+			y[i] = v * x2[i]
+		}
+	case opScale:
+		for i, v := range x {
+			y[i] = v * j.s
+		}
+	case opSoftmax:
+		softmax(y, x)
 	}
 }
 
@@ -227,6 +256,10 @@ func (b *Backend) rowOperands(name string, dst, a, bt backend.Tensor) (d, x, y *
 	return
 }
 
+// colChunk is the width of the column chunks an element-wise op on a few long rows is
+// split into (a multiple of 8, so siluRow's groups of 8 stay whole).
+const colChunk = 1024
+
 func (b *Backend) rowOp(op rowOp, name string, dst, a, bt backend.Tensor, fill func(*rowJob) error) error {
 	d, x, y, err := b.rowOperands(name, dst, a, bt)
 	if err != nil {
@@ -241,6 +274,12 @@ func (b *Backend) rowOp(op rowOp, name string, dst, a, bt backend.Tensor, fill f
 		if err := fill(j); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+	}
+	if rows := x.rows(); op.splitsRows() && rows < b.threads && j.d >= 2*colChunk {
+		// Too few rows to share out (decode): split them into column chunks.
+		j.cols = colChunk
+		j.nc = (j.d + colChunk - 1) / colChunk
+		return b.run(rows*j.nc, 1, j)
 	}
 	grain := max(1, 16384/max(j.d, 1))
 	return b.run(x.rows(), grain, j)

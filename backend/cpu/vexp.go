@@ -43,10 +43,10 @@ func fnma32(a, b, c float32) float32 { return float32(math.FMA(-float64(a), floa
 // mul32 is a float32 product rounded on its own (never fused into a following add).
 func mul32(a, b float32) float32 { return a * b }
 
-// siluRow is ggml_vec_silu_f32: the vectorised exp for whole groups of 8 from the row's
-// start, libm's expf for the rest.
-func siluRow(y, x []float32) {
-	vec := len(x) &^ 7
+// siluRow is ggml_vec_silu_f32 on a span of a row: the vectorised exp for the row's
+// whole groups of 8 from its start (the span's first vec values), libm's expf for the
+// rest.
+func siluRow(y, x []float32, vec int) {
 	for i, v := range x[:vec] {
 		y[i] = v / (1 + vExpf(-v))
 	}

@@ -70,8 +70,8 @@ func TestAsmMatchesGo(t *testing.T) {
 	}
 }
 
-// TestPathKernels checks every path's multi-row kernel (four-row tiles included) against
-// its one-row Go form, bit for bit.
+// TestPathKernels checks every path's multi-row kernel (four-row tiles included), and its
+// read-once form (PathKernelOnce), against its one-row Go form, bit for bit.
 func TestPathKernels(t *testing.T) {
 	one := map[gguf.Type]map[Path]func(w, x []byte, nBlocks int) float32{
 		gguf.TypeQ4_0:   {PathVecDot: dotQ4_0Go, PathTinyBLAS: dotQ4_0Go, PathRepack: gemvQ4_0Go},
@@ -91,15 +91,17 @@ func TestPathKernels(t *testing.T) {
 				for i := range rows {
 					copy(w[i*rb:], makeWeights(t, r, wt, n, mode(i%3)))
 				}
-				k, ok := PathKernel(wt, p)
-				if !ok {
-					t.Fatalf("%s: no kernel for path %d", wt, p)
-				}
-				dst := make([]float32, rows)
-				k(dst, w, rb, x, n/bs)
-				for i := range rows {
-					if want := slow(w[i*rb:(i+1)*rb], x, n/bs); math.Float32bits(dst[i]) != math.Float32bits(want) {
-						t.Errorf("%s path %d rows %d row %d: %g, want %g", wt, p, rows, i, dst[i], want)
+				for once, get := range []func(gguf.Type, Path) (MatVecFunc, bool){PathKernel, PathKernelOnce} {
+					k, ok := get(wt, p)
+					if !ok {
+						t.Fatalf("%s: no kernel for path %d", wt, p)
+					}
+					dst := make([]float32, rows)
+					k(dst, w, rb, x, n/bs)
+					for i := range rows {
+						if want := slow(w[i*rb:(i+1)*rb], x, n/bs); math.Float32bits(dst[i]) != math.Float32bits(want) {
+							t.Errorf("%s path %d (once %d) rows %d row %d: %g, want %g", wt, p, once, rows, i, dst[i], want)
+						}
 					}
 				}
 			}

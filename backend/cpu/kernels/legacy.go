@@ -213,6 +213,20 @@ func MatVecQ8_0(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
 	}
 }
 
+// matVecQ8_0Rows is MatVecQ8_0 one row per call (see PathKernelOnce).
+func matVecQ8_0Rows(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
+	if hasAVX2 && nBlocks > 0 && len(dst) > 0 {
+		_, _ = w[(len(dst)-1)*rowStride+nBlocks*q8_0Bytes-1], x[nBlocks*q8_0Bytes-1]
+		for r := range dst {
+			dst[r] = dotQ8_0AVX2(&w[r*rowStride], &x[0], nBlocks)
+		}
+		return
+	}
+	for r := range dst {
+		dst[r] = dotQ8_0Go(w[r*rowStride:], x, nBlocks)
+	}
+}
+
 // DotIQ4_NL returns the dot product of nBlocks IQ4_NL blocks with nBlocks Q8_0 blocks as
 // ggml_vec_dot_iq4_nl_q8_0 computes it on AVX2: two 8-lane accumulators (even and odd
 // blocks of each pair), added lane by lane before the horizontal sum, and a last odd

@@ -81,7 +81,8 @@ TEXT ·q4_0x4AVX2(SB), NOSPLIT, $0-40
 	LEAQ   (SI)(DX*1), R8
 	LEAQ   (R8)(DX*1), R9
 	LEAQ   (R9)(DX*1), R10
-	SHLQ   $2, DX // prefetch distance: the next tile of four rows
+	SHLQ   $2, DX
+	ADDQ   SI, DX // prefetch pointer: the start of the next tile of four rows
 	Q4_0_CONSTS
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
@@ -91,10 +92,11 @@ TEXT ·q4_0x4AVX2(SB), NOSPLIT, $0-40
 	JEQ    q40x4done
 
 q40x4loop:
-	PREFETCHT0 (SI)(DX*1)
-	PREFETCHT0 (R8)(DX*1)
-	PREFETCHT0 (R9)(DX*1)
-	PREFETCHT0 (R10)(DX*1)
+	// The next tile, front to back, 72 bytes (4 rows x 18) per block (see
+	// gemvQ4_0x8AVX2).
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       $72, DX
 	LOADX(0)
 	VPMADDUBSW Y1, Y13, Y3
 	Q4_0_ROW(SI, 0, Y8)
@@ -171,7 +173,8 @@ TEXT ·q8_0x4AVX2(SB), NOSPLIT, $0-40
 	LEAQ   (SI)(DX*1), R8
 	LEAQ   (R8)(DX*1), R9
 	LEAQ   (R9)(DX*1), R10
-	SHLQ   $2, DX // prefetch distance: the next tile of four rows
+	SHLQ   $2, DX
+	ADDQ   SI, DX // prefetch pointer: the start of the next tile of four rows
 	BCAST32($0x00010001, X14, Y14)
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
@@ -181,10 +184,12 @@ TEXT ·q8_0x4AVX2(SB), NOSPLIT, $0-40
 	JEQ    q80x4done
 
 q80x4loop:
-	PREFETCHT0 (SI)(DX*1)
-	PREFETCHT0 (R8)(DX*1)
-	PREFETCHT0 (R9)(DX*1)
-	PREFETCHT0 (R10)(DX*1)
+	// The next tile, front to back, 136 bytes (4 rows x 34) per block (see
+	// gemvQ4_0x8AVX2).
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	PREFETCHT0 128(DX)
+	ADDQ       $136, DX
 	LOADX(0)
 	Q8_0_ROW(SI, 0, Y8)
 	Q8_0_ROW(R8, 0, Y9)
@@ -275,17 +280,19 @@ TEXT ·gemvQ4_0x4AVX2(SB), NOSPLIT, $0-40
 	LEAQ   (SI)(DX*1), R8
 	LEAQ   (R8)(DX*1), R9
 	LEAQ   (R9)(DX*1), R10
-	SHLQ   $2, DX // prefetch distance: the next tile of four rows
+	SHLQ   $2, DX
+	ADDQ   SI, DX // prefetch pointer: the start of the next tile of four rows
 	Q4_0_CONSTS
 	VXORPS X8, X8, X8
 	TESTQ  CX, CX
 	JEQ    g40x4done
 
 g40x4loop:
-	PREFETCHT0   (SI)(DX*1)
-	PREFETCHT0   (R8)(DX*1)
-	PREFETCHT0   (R9)(DX*1)
-	PREFETCHT0   (R10)(DX*1)
+	// The next tile, front to back, 72 bytes (4 rows x 18) per block (see
+	// gemvQ4_0x8AVX2).
+	PREFETCHT0   (DX)
+	PREFETCHT0   64(DX)
+	ADDQ         $72, DX
 	VMOVDQU      2(DI), Y1
 	VPMADDUBSW   Y1, Y13, Y3
 	Q4_0_IDOT(SI, 0, Y4)
@@ -358,21 +365,20 @@ TEXT ·gemvQ4_0x8AVX2(SB), NOSPLIT, $0-40
 	LEAQ   (R11)(DX*1), R12
 	LEAQ   (R12)(DX*1), R13
 	LEAQ   (R13)(DX*1), BX
-	SHLQ   $3, DX // prefetch distance: the next tile of eight rows
+	SHLQ   $3, DX
+	ADDQ   SI, DX // prefetch pointer: the start of the next tile of eight rows
 	Q4_0_CONSTS
 	VXORPS Y12, Y12, Y12
 	TESTQ  CX, CX
 	JEQ    g40x8done
 
 g40x8loop:
-	PREFETCHT0     (SI)(DX*1)
-	PREFETCHT0     (R8)(DX*1)
-	PREFETCHT0     (R9)(DX*1)
-	PREFETCHT0     (R10)(DX*1)
-	PREFETCHT0     (R11)(DX*1)
-	PREFETCHT0     (R12)(DX*1)
-	PREFETCHT0     (R13)(DX*1)
-	PREFETCHT0     (BX)(DX*1)
+	// The next tile, front to back, 144 bytes (8 rows x 18) per block: one sequential
+	// stream, which the eight rows read in parallel are not to the hardware prefetcher.
+	PREFETCHT0     (DX)
+	PREFETCHT0     64(DX)
+	PREFETCHT0     128(DX)
+	ADDQ           $144, DX
 	VBROADCASTI128 2(DI), Y8
 	VBROADCASTI128 18(DI), Y9
 	VPMADDUBSW     Y8, Y13, Y10
