@@ -101,53 +101,12 @@ type bpeBigram struct {
 	size        int
 }
 
-type bpeQueue []bpeBigram
-
-func (q bpeQueue) less(i, j int) bool {
-	if q[i].rank != q[j].rank {
-		return q[i].rank < q[j].rank
+// before orders merges by rank, lowest first, then leftmost first.
+func (b bpeBigram) before(o bpeBigram) bool {
+	if b.rank != o.rank {
+		return b.rank < o.rank
 	}
-	return q[i].left < q[j].left
-}
-
-func (q *bpeQueue) push(b bpeBigram) {
-	*q = append(*q, b)
-	h := *q
-	i := len(h) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !h.less(i, p) {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-}
-
-func (q *bpeQueue) pop() bpeBigram {
-	h := *q
-	top := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	h = h[:last]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= len(h) {
-			break
-		}
-		c := l
-		if r := l + 1; r < len(h) && h.less(r, l) {
-			c = r
-		}
-		if !h.less(c, i) {
-			break
-		}
-		h[i], h[c] = h[c], h[i]
-		i = c
-	}
-	*q = h
-	return top
+	return b.left < o.left
 }
 
 type bpeSession struct {
@@ -157,7 +116,7 @@ type bpeSession struct {
 	word    []byte // the word's UTF-8 bytes
 	enc     []byte // the word in the byte-level alphabet
 	symbols []bpeSymbol
-	queue   bpeQueue
+	queue   queue[bpeBigram]
 }
 
 func (m *bpeModel) session() *bpeSession { return &bpeSession{m: m} }

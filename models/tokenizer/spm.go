@@ -15,59 +15,19 @@ type spmBigram struct {
 	size        int
 }
 
-type spmQueue []spmBigram
-
-// less orders by score, highest first, then leftmost first.
-func (q spmQueue) less(i, j int) bool {
-	if q[i].score != q[j].score {
-		return q[i].score > q[j].score
+// before orders merges by score, highest first, then leftmost first.
+func (b spmBigram) before(o spmBigram) bool {
+	if b.score != o.score {
+		return b.score > o.score
 	}
-	return q[i].left < q[j].left
-}
-
-func (q *spmQueue) push(b spmBigram) {
-	*q = append(*q, b)
-	h := *q
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !h.less(i, p) {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-}
-
-func (q *spmQueue) pop() spmBigram {
-	h := *q
-	top := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	h = h[:last]
-	for i := 0; ; {
-		l := 2*i + 1
-		if l >= len(h) {
-			break
-		}
-		c := l
-		if r := l + 1; r < len(h) && h.less(r, l) {
-			c = r
-		}
-		if !h.less(c, i) {
-			break
-		}
-		h[i], h[c] = h[c], h[i]
-		i = c
-	}
-	*q = h
-	return top
+	return b.left < o.left
 }
 
 type spmSession struct {
 	t       *Tokenizer
 	text    string
 	symbols []symbol
-	queue   spmQueue
+	queue   queue[spmBigram]
 }
 
 func (s *spmSession) encode(text string, out []int32) []int32 {
