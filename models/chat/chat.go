@@ -15,7 +15,10 @@ import (
 
 // Message is one turn of a conversation.
 type Message struct {
-	Role    string // system, user, assistant, tool, ...
+	Role string // system, user, assistant, tool, ...
+	// Content is the text. An assistant turn with tool calls and no text gets
+	// null content in the template (None), as in the OpenAI API, unless the
+	// template fails on null content.
 	Content string
 	// ReasoningContent is an assistant turn's thinking, for templates that show
 	// it (Qwen 3's reasoning_content); left out of the template data when empty.
@@ -82,7 +85,7 @@ func Parse(src string) (t *Template, err error) {
 			t, err = nil, fmt.Errorf("chat template: compile: internal error: %v", r)
 		}
 	}()
-	jt, err := jinja.Compile(src)
+	jt, err := jinja.Compile(renameToJSON(src))
 	if err != nil {
 		return nil, fmt.Errorf("chat template: compile: %w", err)
 	}
@@ -125,7 +128,7 @@ func (t *Template) Render(messages []Message, opts Options) (string, error) {
 	if !caps.systemRole {
 		messages = mergeSystem(messages)
 	}
-	s, err := t.render(messages, opts, caps.objectArguments)
+	s, err := t.render(messages, opts, caps)
 	if err != nil {
 		return "", fmt.Errorf("chat template: %w", err)
 	}
@@ -134,20 +137,20 @@ func (t *Template) Render(messages []Message, opts Options) (string, error) {
 
 // render runs the Jinja template once. The engine is third-party code run on
 // untrusted templates, so a panic in it is returned as an error.
-func (t *Template) render(messages []Message, opts Options, objectArgs bool) (out string, err error) {
+func (t *Template) render(messages []Message, opts Options, caps capabilities) (out string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = "", fmt.Errorf("internal error in the template engine: %v", r)
 		}
 	}()
-	data, err := t.data(messages, opts, objectArgs)
+	data, err := t.data(messages, opts, caps)
 	if err != nil {
 		return "", err
 	}
 	return t.jt.RenderValues(data)
 }
 
-func (t *Template) data(messages []Message, opts Options, objectArgs bool) (map[string]jinja.Value, error) {
+func (t *Template) data(messages []Message, opts Options, caps capabilities) (map[string]jinja.Value, error) {
 	data := make(map[string]jinja.Value, 8+len(opts.Kwargs))
 	for k, v := range opts.Kwargs {
 		jv, err := toValue(v)
@@ -158,12 +161,13 @@ func (t *Template) data(messages []Message, opts Options, objectArgs bool) (map[
 	}
 	msgs := make([]jinja.Value, len(messages))
 	for i, m := range messages {
-		mv, err := messageValue(m, objectArgs)
+		mv, err := messageValue(m, caps)
 		if err != nil {
 			return nil, fmt.Errorf("message %d: %w", i, err)
 		}
 		msgs[i] = mv
 	}
+	data[tojsonFilter] = pyToJSONValue
 	data["messages"] = jinja.NewList(msgs)
 	data["add_generation_prompt"] = jinja.NewBool(opts.AddGenerationPrompt)
 	data["bos_token"] = jinja.NewString(t.BOS)
@@ -185,11 +189,18 @@ func (t *Template) data(messages []Message, opts Options, objectArgs bool) (map[
 // messageValue builds the mapping a template sees for a message. Keys a message
 // does not use are left out, so `is defined` and `'tool_calls' in message`
 // tests behave as they do with the OpenAI-style dicts templates are written for.
-func messageValue(m Message, objectArgs bool) (jinja.Value, error) {
+func messageValue(m Message, caps capabilities) (jinja.Value, error) {
 	d := jinja.NewDict()
 	md := d.AsDict()
 	md.Set("role", jinja.NewString(m.Role))
-	md.Set("content", jinja.NewString(m.Content))
+	if m.Content == "" && len(m.ToolCalls) > 0 && caps.nullContent {
+		// A turn that only calls tools has null content, as in the OpenAI API
+		// and Hugging Face: templates such as DeepSeek R1/V3 test `content is
+		// none` to choose the tool-call branch.
+		md.Set("content", jinja.None())
+	} else {
+		md.Set("content", jinja.NewString(m.Content))
+	}
 	if m.ReasoningContent != "" {
 		md.Set("reasoning_content", jinja.NewString(m.ReasoningContent))
 	}
@@ -202,7 +213,7 @@ func messageValue(m Message, objectArgs bool) (jinja.Value, error) {
 	if len(m.ToolCalls) > 0 {
 		calls := make([]jinja.Value, len(m.ToolCalls))
 		for i, tc := range m.ToolCalls {
-			cv, err := toolCallValue(tc, objectArgs)
+			cv, err := toolCallValue(tc, caps.objectArguments)
 			if err != nil {
 				return jinja.Value{}, fmt.Errorf("tool call %d: %w", i, err)
 			}
@@ -254,31 +265,58 @@ type capabilities struct {
 	// into the first user message instead.
 	systemRole bool
 	// objectArguments: tool-call arguments can be a mapping. Templates that
-	// concatenate them as text (DeepSeek R1) get the JSON text.
+	// concatenate them as text (DeepSeek R1/V3) get the JSON text.
 	objectArguments bool
+	// nullContent: an assistant turn with tool calls and no text can have
+	// null content. Templates that fail on it (Gemma 3, Llama 2: `content is
+	// string` or content.strip()) get "" instead, as llama.cpp does.
+	nullContent bool
 }
+
+// fullCaps is what the probes start from: everything allowed.
+var fullCaps = capabilities{systemRole: true, objectArguments: true, nullContent: true}
 
 const probeText = "golem-probe-4d1c"
 
 func (t *Template) capabilities() capabilities {
 	t.capsOnce.Do(func() {
+		gen := Options{AddGenerationPrompt: true}
 		out, err := t.render([]Message{
 			{Role: "system", Content: probeText},
 			{Role: "user", Content: "hi"},
-		}, Options{AddGenerationPrompt: true}, true)
+		}, gen, fullCaps)
 		t.caps.systemRole = err == nil && strings.Contains(out, probeText)
+
+		// Null content, unless only "" works.
+		call := Message{Role: "assistant", ToolCalls: []ToolCall{{ID: "call00001", Name: "probe", Arguments: `{"arg": "` + probeText + `"}`}}}
+		t.caps.nullContent = true
+		noTools := []Message{{Role: "user", Content: "hi"}, call, {Role: "user", Content: "hi"}}
+		if _, err := t.render(noTools, gen, fullCaps); err != nil {
+			empty := fullCaps
+			empty.nullContent = false
+			if _, err2 := t.render(noTools, gen, empty); err2 == nil {
+				t.caps.nullContent = false
+			}
+		}
 
 		calls := []Message{
 			{Role: "user", Content: "hi"},
-			{Role: "assistant", ToolCalls: []ToolCall{{ID: "call00001", Name: "probe", Arguments: `{"arg": "` + probeText + `"}`}}},
+			call,
 			{Role: "tool", ToolCallID: "call00001", Name: "probe", Content: "ok"},
 			{Role: "user", Content: "hi"},
 		}
-		_, err = t.render(calls, Options{AddGenerationPrompt: true}, true)
-		t.caps.objectArguments = err == nil
+		objCaps := fullCaps
+		objCaps.nullContent = t.caps.nullContent
+		textCaps := objCaps
+		textCaps.objectArguments = false
+		out, err = t.render(calls, gen, objCaps)
+		// A mapping printed as Python's repr means the template concatenates
+		// the arguments as a string, where Python raises TypeError (the
+		// engine does not).
+		t.caps.objectArguments = err == nil && !strings.Contains(out, "{'arg': '"+probeText+"'}")
 		if !t.caps.objectArguments {
 			// Only prefer text when text works where objects did not.
-			if _, err2 := t.render(calls, Options{AddGenerationPrompt: true}, false); err2 != nil {
+			if _, err2 := t.render(calls, gen, textCaps); err2 != nil {
 				t.caps.objectArguments = true
 			}
 		}

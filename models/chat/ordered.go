@@ -8,6 +8,7 @@ import (
 	"io"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ardanlabs/jinja"
@@ -216,7 +217,7 @@ func toValueDepth(v any, depth int) (jinja.Value, error) {
 	case float64:
 		return jinja.NewFloat(x), nil
 	case json.Number:
-		return jinja.FromGoValue(x), nil
+		return numberValue(x)
 	case json.RawMessage:
 		p, err := ParseJSON(x)
 		if err != nil {
@@ -284,6 +285,24 @@ func toValueDepth(v any, depth int) (jinja.Value, error) {
 		return toValueDepth(rv.Elem().Interface(), depth+1)
 	}
 	return jinja.Value{}, fmt.Errorf("unsupported value type %T", v)
+}
+
+// numberValue is a JSON number as Python's json.loads reads it: an int when
+// written without a fraction or exponent, else a float (1.0 stays a float and
+// tojson writes it back as 1.0; 1e400 is inf). An integer beyond int64, which
+// Python would keep exact, becomes the nearest float.
+func numberValue(n json.Number) (jinja.Value, error) {
+	s := string(n)
+	if !strings.ContainsAny(s, ".eE") {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return jinja.NewInt(i), nil
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return jinja.Value{}, fmt.Errorf("bad number %q", s)
+	}
+	return jinja.NewFloat(f), nil
 }
 
 func orderedToValue(m *OrderedMap, depth int) (jinja.Value, error) {
