@@ -72,6 +72,23 @@ type DecoderSpec struct {
 	// RoPEFactors: the file may hold rope_factors_long/short, chosen by context
 	// size (Phi-3).
 	RoPEFactors bool
+	// PostNorms: the attention and MLP outputs are normalised by post_attention_norm
+	// and post_ffw_norm before their residual adds (Gemma 2).
+	PostNorms bool
+	// QueryScale, when positive, multiplies Q after RoPE, and attention scores are not
+	// scaled again (Gemma 2: 1/sqrt(query_pre_attn_scalar), so that the soft-cap sees
+	// scaled scores, as llama.cpp's f_attention_scale does).
+	QueryScale float32
+	// AttnSoftCap, when positive, caps attention scores as cap·tanh(s/cap) before the
+	// softmax (Gemma 2's attn_logit_softcapping).
+	AttnSoftCap float32
+	// FinalSoftCap, when positive, caps the logits as cap·tanh(l/cap) (Gemma 2's
+	// final_logit_softcapping).
+	FinalSoftCap float32
+	// SWAPattern: with a sliding window, layer il uses it only when il % SWAPattern <
+	// SWAPattern-1 (llama.cpp's set_swa_pattern; Gemma 2: 2, the even layers); 0: every
+	// layer does.
+	SWAPattern int
 }
 
 // decoder is the shared decoder-only transformer.
@@ -98,6 +115,7 @@ type layer struct {
 	bq, bk, bv, bo             backend.Tensor
 	qNorm, kNorm               backend.Tensor
 	ffnNorm, ffnNormB          backend.Tensor // or attn_norm_2 in parallel blocks
+	attnPostNorm, ffnPostNorm  backend.Tensor // Gemma 2's post-norms
 	gate, up, down             backend.Tensor
 	gateB, upB, downB          backend.Tensor
 	router                     backend.Tensor // mixture of experts
@@ -219,6 +237,10 @@ func newDecoder(f *gguf.File, cfg *Config, b backend.Backend, opts Options, spec
 		case bd.has(p + "attn_norm_2.weight"):
 			l.ffnNorm = bd.get(p+"attn_norm_2.weight", d)
 			l.ffnNormB = bd.opt(p+"attn_norm_2.bias", d)
+		}
+		if spec.PostNorms {
+			l.attnPostNorm = bd.get(p+"post_attention_norm.weight", d)
+			l.ffnPostNorm = bd.get(p+"post_ffw_norm.weight", d)
 		}
 		ff := cfg.NFF
 		switch {
@@ -411,9 +433,12 @@ func (m *decoder) hidden(ctx context.Context, tokens []int32, embd []float32, ba
 	rope.Mode = m.spec.RoPE
 	rope.Freqs = m.freqs
 	attnP := backend.AttnParams{
-		Scale:  float32(1 / math.Sqrt(float64(cfg.HeadDim))),
-		Causal: true,
-		Window: cfg.SlidingWindow,
+		Scale:   float32(1 / math.Sqrt(float64(cfg.HeadDim))),
+		Causal:  true,
+		SoftCap: m.spec.AttnSoftCap,
+	}
+	if m.spec.QueryScale > 0 {
+		attnP.Scale = 1
 	}
 	if m.spec.Pos == PosALiBi {
 		attnP.MaxALiBiBias = m.spec.MaxALiBiBias
@@ -461,11 +486,22 @@ func (m *decoder) hidden(ctx context.Context, tokens []int32, embd []float32, ba
 				return nil, layerErr(il, "rope k", err)
 			}
 		}
+		if m.spec.QueryScale > 0 {
+			if err := b.Scale(q, q, m.spec.QueryScale); err != nil {
+				return nil, layerErr(il, "query scale", err)
+			}
+		}
+		attnP.Window = m.window(il)
 		if err := b.Attention(attn, q, k, v, cache, il, batch, attnP); err != nil {
 			return nil, layerErr(il, "attention", err)
 		}
 		if err := m.linear(o, attn2, l.wo, l.bo); err != nil {
 			return nil, layerErr(il, "attn_output", err)
+		}
+		if l.attnPostNorm != nil {
+			if err := m.normalize(o, o, l.attnPostNorm, nil); err != nil {
+				return nil, layerErr(il, "post_attention_norm", err)
+			}
 		}
 		if m.spec.Parallel {
 			// Both branches read the layer input; the MLP through its own norm if any.
@@ -496,11 +532,25 @@ func (m *decoder) hidden(ctx context.Context, tokens []int32, embd []float32, ba
 		if err := m.feedForward(vw, o, h, l); err != nil {
 			return nil, layerErr(il, "ffn", err)
 		}
+		if l.ffnPostNorm != nil {
+			if err := m.normalize(o, o, l.ffnPostNorm, nil); err != nil {
+				return nil, layerErr(il, "post_ffw_norm", err)
+			}
+		}
 		if err := b.Add(x, x, o); err != nil {
 			return nil, layerErr(il, "ffn residual", err)
 		}
 	}
 	return x, nil
+}
+
+// window is layer il's sliding window: the model's, on the layers the spec's pattern
+// picks; 0 (none) elsewhere.
+func (m *decoder) window(il int) int {
+	if n := m.spec.SWAPattern; n > 0 && il%n >= n-1 {
+		return 0
+	}
+	return m.cfg.SlidingWindow
 }
 
 // embed looks up the token embeddings (or takes input embeddings: decoder_embd.go),
@@ -699,5 +749,15 @@ func (m *decoder) head(x backend.Tensor, outputs []int, logits []float32) error 
 	if err := m.linear(lg, rows, m.output, m.outputB); err != nil {
 		return fmt.Errorf("output: %w", err)
 	}
-	return b.Read(lg, logits)
+	if err := b.Read(lg, logits); err != nil {
+		return err
+	}
+	if c := m.spec.FinalSoftCap; c > 0 {
+		// ggml_scale by 1/cap, ggml_tanh, ggml_scale by cap, on the host's copy.
+		inv := 1 / c
+		for i, v := range logits {
+			logits[i] = float32(math.Tanh(float64(v*inv))) * c
+		}
+	}
+	return nil
 }

@@ -25,6 +25,11 @@ type arch struct {
 	embedNorm  bool   // BLOOM: LayerNorm on the embeddings
 	qkNorm     bool   // Qwen3: RMSNorm of q and k per head
 	gateUp     bool   // Phi-3: ffn_up = [gate; up]
+	// Gemma 2: post_attention_norm and post_ffw_norm on the attention and MLP outputs
+	// before their residual adds; attention scores and logits soft-capped as
+	// cap·tanh(s/cap); the sliding window only on even layers (is_sliding = not
+	// layer_idx % 2). Defaults are Gemma2Config's: caps 50 and 30, window 4096.
+	gemma2 bool
 }
 
 var archs = map[string]arch{
@@ -32,6 +37,7 @@ var archs = map[string]arch{
 	"qwen2":      {rope: "neox", mlp: "swiglu"},
 	"qwen3":      {rope: "neox", mlp: "swiglu", qkNorm: true},
 	"gemma":      {rope: "neox", mlp: "geglu", embedScale: true},
+	"gemma2":     {rope: "neox", mlp: "geglu", embedScale: true, gemma2: true},
 	"phi3":       {rope: "neox", mlp: "swiglu", gateUp: true},
 	"gpt2":       {layerNorm: true, learnedPos: true, mlp: "gelu"},
 	"starcoder":  {layerNorm: true, learnedPos: true, mlp: "gelu"},
@@ -50,6 +56,8 @@ type Model struct {
 	d, nLayer, nHead, nKV, hd  int
 	ff, vocab, rot, nExp, nUse int
 	eps, base, freqScale       float64
+	window                     int     // sliding window (0: none)
+	attnCap, finalCap          float64 // soft-caps (0: none)
 	t                          map[string]*matrix
 	keepHidden                 bool
 	lastHidden                 []float64
@@ -93,6 +101,13 @@ func Load(f *gguf.File) (*Model, error) {
 	m.eps = fl("attention.layer_norm_rms_epsilon", fl("attention.layer_norm_epsilon", 1e-5))
 	m.base = fl("rope.freq_base", 10000)
 	m.freqScale = 1
+	if a.gemma2 {
+		m.window = u("attention.sliding_window", 4096)
+		m.attnCap = fl("attn_logit_softcapping", 50)
+		m.finalCap = fl("final_logit_softcapping", 30)
+	} else {
+		m.window = u("attention.sliding_window", 0)
+	}
 	if s := fl("rope.scaling.factor", 0); s > 0 {
 		m.freqScale = 1 / s
 	}
@@ -282,16 +297,29 @@ func (m *Model) Forward(tokens []int32) ([][]float64, error) {
 			vals[l] = append(vals[l], v)
 			hdv := len(v) / nkv
 			attn := make([]float64, nh*hdv)
+			window := m.window
+			if m.a.gemma2 && l%2 == 1 {
+				window = 0
+			}
 			for hh := 0; hh < nh; hh++ {
 				kh := hh / (nh / nkv)
 				scores := make([]float64, p+1)
 				mx := math.Inf(-1)
 				for j := 0; j <= p; j++ {
+					if window > 0 && p-j >= window {
+						scores[j] = math.Inf(-1)
+						continue
+					}
 					var s float64
 					for i := 0; i < hd; i++ {
 						s += q[hh*hd+i] * keys[l][j][kh*hd+i]
 					}
+					// Gemma 2 scales by query_pre_attn_scalar^-1/2, which the GGUF file
+					// does not hold: it is the head size for 2B and 9B.
 					s /= math.Sqrt(float64(hd))
+					if m.attnCap > 0 {
+						s = m.attnCap * math.Tanh(s/m.attnCap)
+					}
 					if m.a.alibi {
 						s -= alibiSlope(hh, nh) * float64(p-j)
 					}
@@ -310,6 +338,9 @@ func (m *Model) Forward(tokens []int32) ([][]float64, error) {
 				}
 			}
 			ao := m.linear(attn, pre+"attn_output.weight", pre+"attn_output.bias")
+			if m.a.gemma2 {
+				ao = m.norm(ao, pre+"post_attention_norm.weight", "")
+			}
 			if m.a.parallel {
 				hf := h
 				switch {
@@ -328,6 +359,9 @@ func (m *Model) Forward(tokens []int32) ([][]float64, error) {
 				x[i] += ao[i]
 			}
 			f := m.mlp(m.norm(x, pre+"ffn_norm.weight", pre+"ffn_norm.bias"), pre)
+			if m.a.gemma2 {
+				f = m.norm(f, pre+"post_ffw_norm.weight", "")
+			}
 			for i := range x {
 				x[i] += f[i]
 			}
@@ -340,7 +374,13 @@ func (m *Model) Forward(tokens []int32) ([][]float64, error) {
 		if m.get(w) == nil {
 			w = "token_embd.weight"
 		}
-		out = append(out, m.linear(y, w, "output.bias"))
+		logits := m.linear(y, w, "output.bias")
+		if m.finalCap > 0 {
+			for i, v := range logits {
+				logits[i] = m.finalCap * math.Tanh(v/m.finalCap)
+			}
+		}
+		out = append(out, logits)
 	}
 	return out, nil
 }

@@ -17,6 +17,7 @@ var families = map[string]family{
 	"qwen3":      {keys: qwen3Keys, tensors: llamaTensors},
 	"starcoder2": {keys: starcoder2Keys, tensors: starcoder2Tensors},
 	"gemma":      {keys: gemmaKeys, tensors: llamaTensors},
+	"gemma2":     {keys: gemma2Keys, tensors: gemma2Tensors},
 	"phi2":       {keys: phi2Keys, tensors: phi2Tensors},
 	"phi3":       {keys: phi3Keys, tensors: phi3Tensors},
 	"gpt2":       {keys: gpt2Keys, tensors: gpt2Tensors},
@@ -111,6 +112,16 @@ func gemmaKeys(p *Preset) []gguf.KV {
 	k.f32("attention.layer_norm_rms_epsilon", c.NormEpsilon)
 	k.u32("attention.key_length", c.headDim())
 	k.u32("attention.value_length", c.headDim())
+	return k.kvs
+}
+
+// Gemma2Model: Gemma's list, then both soft-caps and the sliding window.
+func gemma2Keys(p *Preset) []gguf.KV {
+	c := p.Config
+	k := &keyList{arch: p.Arch, kvs: gemmaKeys(p)}
+	k.f32("attn_logit_softcapping", c.AttnSoftCap)
+	k.f32("final_logit_softcapping", c.FinalSoftCap)
+	k.u32("attention.sliding_window", c.SlidingWindow)
 	return k.kvs
 }
 
@@ -337,6 +348,30 @@ func llamaTensors(p *Preset) []Tensor {
 			l.blkLinear(i, "ffn_down", c.FeedForwardLength, n, false)
 			l.blkLinear(i, "ffn_up", n, c.FeedForwardLength, false)
 		}
+	}
+	l.output(p, false, false)
+	return l
+}
+
+// gemma2Tensors: Gemma's tensors (tied output) plus the post-attention and post-MLP
+// norms of each block.
+func gemma2Tensors(p *Preset) []Tensor {
+	c := p.Config
+	n, hd, kv := c.EmbeddingLength, c.headDim(), c.headCountKV()
+	var l tensorList
+	l.add("token_embd.weight", n, p.Vocab.Size)
+	for i := range c.BlockCount {
+		l.blkNorm(i, "attn_norm", n, false)
+		l.blkLinear(i, "attn_q", n, c.HeadCount*hd, false)
+		l.blkLinear(i, "attn_k", n, kv*hd, false)
+		l.blkLinear(i, "attn_v", n, kv*hd, false)
+		l.blkLinear(i, "attn_output", c.HeadCount*hd, n, false)
+		l.blkNorm(i, "post_attention_norm", n, false)
+		l.blkNorm(i, "ffn_norm", n, false)
+		l.blkLinear(i, "ffn_gate", n, c.FeedForwardLength, false)
+		l.blkLinear(i, "ffn_down", c.FeedForwardLength, n, false)
+		l.blkLinear(i, "ffn_up", n, c.FeedForwardLength, false)
+		l.blkNorm(i, "post_ffw_norm", n, false)
 	}
 	l.output(p, false, false)
 	return l

@@ -93,6 +93,19 @@ var catalog = []Preset{
 		Vocab: withExtra(spmVocab(256000), kv("tokenizer.ggml.add_space_prefix", false)),
 	},
 	{
+		// 2,614,341,888 parameters; head_dim 256 (8 query heads in a 2304-wide model),
+		// GQA, embeddings tied; query_pre_attn_scalar 256 (the head size, not stored),
+		// sliding_window 4096 on alternating layers, soft-caps 50 (attention) and 30
+		// (logits).
+		Name: "gemma2-2b", Model: "google/gemma-2-2b", Arch: "gemma2",
+		Config: Config{
+			ContextLength: 8192, EmbeddingLength: 2304, BlockCount: 26, FeedForwardLength: 9216,
+			HeadCount: 8, HeadCountKV: 4, HeadDim: 256, RopeFreqBase: 10000, NormEpsilon: 1e-6,
+			SlidingWindow: 4096, AttnSoftCap: 50, FinalSoftCap: 30, TiedOutput: true,
+		},
+		Vocab: withExtra(spmVocab(256000), kv("tokenizer.ggml.add_space_prefix", false)),
+	},
+	{
 		// 2,779,683,840 parameters; partial_rotary_factor 0.4 of 80-wide heads: 32
 		// rotated dimensions.
 		Name: "phi2", Model: "microsoft/phi-2", Arch: "phi2",

@@ -33,8 +33,10 @@ type Config struct {
 	ExpertCount       int
 	ExpertUsedCount   int
 	SlidingWindow     int
-	OrigContextLength int // rope.scaling.original_context_length (phi3)
-	PoolingType       int // bert: 1 mean, 2 cls
+	OrigContextLength int     // rope.scaling.original_context_length (phi3)
+	PoolingType       int     // bert: 1 mean, 2 cls
+	AttnSoftCap       float32 // attn_logit_softcapping (gemma2)
+	FinalSoftCap      float32 // final_logit_softcapping (gemma2)
 	// TiedOutput is set when the model has no output.weight: the output projection
 	// reuses token_embd.weight.
 	TiedOutput bool

@@ -57,6 +57,10 @@ func TestParams(t *testing.T) {
 		// 2,506,172,416.
 		{"gemma-2b", llama(256000, 2048, 18, 16384, 8, 1, 256, true)},
 		{"gemma-2b", 2_506_172_416},
+		// gemma-2-2b: 256000, 2304, 26, 9216, 8 heads of 256, 4 KV heads, tied, plus
+		// two post-norms per layer: 2,614,341,888 (the published count).
+		{"gemma2-2b", llama(256000, 2304, 26, 9216, 8, 4, 256, true) + 26*2*2304},
+		{"gemma2-2b", 2_614_341_888},
 		// pythia-1.4b: 50304, 2048, 24 layers, 8192: embeddings and output 2·V·n,
 		// per layer 2 LayerNorms (4n), qkv n·3n+3n, dense n·n+n, MLP 2·n·ff+ff+n,
 		// final LayerNorm 2n: 1,414,647,808 (EleutherAI's published count).
@@ -116,6 +120,8 @@ func TestShapes(t *testing.T) {
 		{"qwen2-0.5b", "blk.0.attn_k.bias", []uint64{128}},                  // 2 KV heads of 64
 		{"gemma-2b", "blk.0.attn_q.weight", []uint64{2048, 2048}},           // 8 heads of 256
 		{"gemma-2b", "blk.0.attn_k.weight", []uint64{2048, 256}},            // one KV head
+		{"gemma2-2b", "blk.0.attn_q.weight", []uint64{2304, 2048}},          // 8 heads of 256
+		{"gemma2-2b", "blk.25.post_ffw_norm.weight", []uint64{2304}},        // last of 26 layers
 		{"phi2", "output.bias", []uint64{51200}},                            //
 		{"phi3-mini", "blk.0.attn_qkv.weight", []uint64{3072, 3 * 3072}},    // fused q, k, v
 		{"phi3-mini", "blk.0.ffn_up.weight", []uint64{3072, 2 * 8192}},      // fused gate and up
@@ -142,7 +148,7 @@ func TestShapes(t *testing.T) {
 		output bool
 	}{
 		{"tinyllama-1.1b", true}, {"qwen2-0.5b", false}, {"qwen2-7b", true}, {"gemma-2b", false},
-		{"gpt2", true}, {"bloom-560m", true}, {"starcoder-1b", false}, {"falcon-7b", false},
+		{"gemma2-2b", false}, {"gpt2", true}, {"bloom-560m", true}, {"starcoder-1b", false}, {"falcon-7b", false},
 		{"mamba-130m", false}, {"bert-base", false},
 	} {
 		p, _ := Lookup(c.preset)
@@ -152,7 +158,7 @@ func TestShapes(t *testing.T) {
 
 func TestLookup(t *testing.T) {
 	want := []string{"tinyllama-1.1b", "llama2-7b", "llama3-8b", "mistral-7b", "mixtral-8x7b", "qwen2-0.5b",
-		"qwen3-0.6b", "qwen2-7b", "gemma-2b", "phi2", "phi3-mini", "gpt2", "gpt2-xl", "gptj-6b", "gptneox-1.4b",
+		"qwen3-0.6b", "qwen2-7b", "gemma-2b", "gemma2-2b", "phi2", "phi3-mini", "gpt2", "gpt2-xl", "gptj-6b", "gptneox-1.4b",
 		"falcon-7b", "bloom-560m", "starcoder-1b", "starcoder2-3b", "mamba-130m", "mamba-2.8b", "bert-base"}
 	assert.Equal(t, want, Names())
 	p, err := Lookup("TinyLlama-1.1B")
@@ -251,6 +257,12 @@ func TestArchKeys(t *testing.T) {
 	gemma := keys("gemma-2b")
 	assert.Equal(t, uint32(256), gemma["attention.key_length"])
 	assert.Equal(t, uint32(256), gemma["attention.value_length"])
+	gemma2 := keys("gemma2-2b")
+	assert.Equal(t, float32(50), gemma2["attn_logit_softcapping"])
+	assert.Equal(t, float32(30), gemma2["final_logit_softcapping"])
+	assert.Equal(t, uint32(4096), gemma2["attention.sliding_window"])
+	assert.Equal(t, uint32(256), gemma2["attention.key_length"])
+	assert.NotContains(t, gemma2, "rope.freq_base")
 	phi3 := keys("phi3-mini")
 	assert.Equal(t, uint32(2047), phi3["attention.sliding_window"])
 	assert.Equal(t, uint32(4096), phi3["rope.scaling.original_context_length"])
