@@ -243,7 +243,7 @@ func Load(ctx context.Context, path string, opts LoadOptions) (*Model, error) {
 		WeightBytes:     pagein.Total(m.file),
 		CacheBytes:      cacheBytes(m.cache),
 		Embeddings:      embeds,
-		Generates:       !encoder(m.model),
+		Generates:       !models.IsEncoder(m.model),
 		AddBOS:          m.tok.AddBOS(),
 	}
 	if m.tmpl != nil {
@@ -263,16 +263,6 @@ func Load(ctx context.Context, path string, opts LoadOptions) (*Model, error) {
 	m.eng = newEngine(b, opts.Parallel)
 	m.info.LoadTime = time.Since(start)
 	return m, nil
-}
-
-// encoder reports whether m is an encoder without a language-model head: a model
-// may say so (Encoder() bool); otherwise the encoder architectures golem knows.
-func encoder(m models.Model) bool {
-	if e, ok := m.(interface{ Encoder() bool }); ok {
-		return e.Encoder()
-	}
-	_, embeds := m.(models.Embedder)
-	return embeds && m.Config().Arch == "bert"
 }
 
 func cacheBytes(c *backend.KVCache) uint64 {

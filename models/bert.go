@@ -125,6 +125,9 @@ func newBERT(f *gguf.File, cfg *Config, b backend.Backend, opts Options) (Model,
 func (m *bert) Config() *Config { return m.cfg }
 
 // Pooling is the file's bert.pooling_type (none when absent).
+// Encoder reports that BERT has no language-model head: it embeds and does not generate.
+func (m *bert) Encoder() bool { return true }
+
 func (m *bert) Pooling() Pooling { return m.pooling }
 
 // NewCache gives an attention cache, so that loading works as for any model; BERT

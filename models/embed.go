@@ -67,3 +67,10 @@ func Normalize(v []float32) {
 		v[i] *= scale
 	}
 }
+
+// IsEncoder reports whether m only embeds (an encoder such as BERT, with no
+// language-model head): a model says so with an Encoder() bool method.
+func IsEncoder(m Model) bool {
+	e, ok := m.(interface{ Encoder() bool })
+	return ok && e.Encoder()
+}

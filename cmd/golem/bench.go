@@ -14,6 +14,7 @@ import (
 
 	"github.com/golem-llm/golem/gguf"
 	"github.com/golem-llm/golem/inference"
+	"github.com/golem-llm/golem/models"
 	"github.com/spf13/cobra"
 )
 
@@ -48,6 +49,21 @@ measured read bandwidth / bytes of weights read per token.`,
 			fmt.Fprintf(cmd.ErrOrStderr(), "golem: memory read bandwidth %.1f GB/s (%d threads)\n", bw/1e9, l.threads())
 			var results []benchResult
 			base := l.describe(rt)
+			if enc, ok := l.model.(models.Embedder); ok && models.IsEncoder(l.model) {
+				// An encoder (BERT) has no generation: its pp test is embedding
+				// throughput, as llama-bench measures it; tg does not apply.
+				if nGen > 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "golem: %s is an encoder: no tg test (it does not generate)\n", l.name)
+				}
+				if nPrompt > 0 {
+					r, err := benchEmbed(cmd.Context(), enc, base, nPrompt, reps)
+					if err != nil {
+						return err
+					}
+					results = append(results, r)
+				}
+				return printBench(cmd.OutOrStdout(), format, results)
+			}
 			if nPrompt > 0 {
 				r, err := l.benchTest(cmd.Context(), base, nPrompt, 0, reps)
 				if err != nil {
@@ -114,6 +130,35 @@ func (l *loaded) describe(rt runtimeFlags) benchResult {
 }
 
 // benchTest runs one test reps times after a warm-up; each run starts from an empty cache.
+// benchEmbed times embedding n random tokens as one sequence (mean pooling), reps times
+// after a warm-up.
+func benchEmbed(ctx context.Context, e models.Embedder, r benchResult, n, reps int) (benchResult, error) {
+	r.NPrompt = n
+	rng := rand.New(rand.NewPCG(1, 2))
+	nv := e.Config().NVocab
+	seq := make([]int32, n)
+	for i := range seq {
+		seq[i] = int32(rng.IntN(nv))
+	}
+	once := func() (time.Duration, error) {
+		start := time.Now()
+		_, err := e.Embed(ctx, [][]int32{seq}, models.PoolMean)
+		return time.Since(start), err
+	}
+	if _, err := once(); err != nil {
+		return r, err
+	}
+	for range reps {
+		d, err := once()
+		if err != nil {
+			return r, err
+		}
+		r.Samples = append(r.Samples, float64(n)/d.Seconds())
+	}
+	r.AvgTS, r.StddevTS = meanStddev(r.Samples)
+	return r, nil
+}
+
 func (l *loaded) benchTest(ctx context.Context, r benchResult, nPrompt, nGen, reps int) (benchResult, error) {
 	r.NPrompt, r.NGen = nPrompt, nGen
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -150,18 +195,24 @@ func (l *loaded) benchTest(ctx context.Context, r benchResult, nPrompt, nGen, re
 		}
 		r.Samples = append(r.Samples, n/d.Seconds())
 	}
+	r.AvgTS, r.StddevTS = meanStddev(r.Samples)
+	return r, nil
+}
+
+// meanStddev is the mean and sample standard deviation of xs.
+func meanStddev(xs []float64) (mean, stddev float64) {
 	var sum, sq float64
-	for _, s := range r.Samples {
+	for _, s := range xs {
 		sum += s
 	}
-	r.AvgTS = sum / float64(len(r.Samples))
-	for _, s := range r.Samples {
-		sq += (s - r.AvgTS) * (s - r.AvgTS)
+	mean = sum / float64(len(xs))
+	for _, s := range xs {
+		sq += (s - mean) * (s - mean)
 	}
-	if len(r.Samples) > 1 {
-		r.StddevTS = math.Sqrt(sq / float64(len(r.Samples)-1))
+	if len(xs) > 1 {
+		stddev = math.Sqrt(sq / float64(len(xs)-1))
 	}
-	return r, nil
+	return mean, stddev
 }
 
 func printBench(w io.Writer, format string, results []benchResult) error {
