@@ -149,3 +149,41 @@ func gemmTinyF16AVX2(dst []float32, dstStride int, w []byte, rowStride, rows int
 		}
 	}
 }
+
+//go:noescape
+func tinyQ8_0x4x2AVX2(dst *float32, dstStride int, w *byte, rowStride int, x *byte, xStride int, nBlocks int)
+
+// gemmTinyQ8_0AVX2 is tinyBLAS's Q8_0 path over a tile: four weight rows by two
+// activation rows per call (tinyQ8_0x4x2AVX2, dotQ8_0AVX2's arithmetic per output), the
+// rows and activations left over one output at a time. The activation pair is the outer
+// loop, so its two rows stay in L1 while the weight tile is swept.
+func gemmTinyQ8_0AVX2(dst []float32, dstStride int, w []byte, rowStride, rows int, x []byte, xStride, nx, nBlocks int) {
+	if rows <= 0 || nx <= 0 || nBlocks <= 0 {
+		for i := range nx {
+			for r := range rows {
+				dst[i*dstStride+r] = 0
+			}
+		}
+		return
+	}
+	_, _ = w[(rows-1)*rowStride+nBlocks*q8_0Bytes-1], x[(nx-1)*xStride+nBlocks*q8_0Bytes-1]
+	_ = dst[(nx-1)*dstStride+rows-1]
+	r4 := rows &^ 3
+	i := 0
+	if r4 > 0 {
+		for ; i+2 <= nx; i += 2 {
+			for r := 0; r < r4; r += 4 {
+				tinyQ8_0x4x2AVX2(&dst[i*dstStride+r], dstStride, &w[r*rowStride], rowStride, &x[i*xStride], xStride, nBlocks)
+			}
+		}
+	}
+	for k := range nx {
+		lo := r4
+		if k >= i {
+			lo = 0
+		}
+		for r := lo; r < rows; r++ {
+			dst[k*dstStride+r] = dotQ8_0AVX2(&w[r*rowStride], &x[k*xStride], nBlocks)
+		}
+	}
+}

@@ -72,3 +72,11 @@ func gemmTinyF16AVX2(dst []float32, dstStride int, w []byte, rowStride, rows int
 		}
 	}
 }
+
+func gemmTinyQ8_0AVX2(dst []float32, dstStride int, w []byte, rowStride, rows int, x []byte, xStride, nx, nBlocks int) {
+	for i := range nx {
+		for r := range rows {
+			dst[i*dstStride+r] = dotQ8_0Go(w[r*rowStride:r*rowStride+nBlocks*q8_0Bytes], x[i*xStride:i*xStride+nBlocks*q8_0Bytes], nBlocks)
+		}
+	}
+}

@@ -22,5 +22,8 @@ func PathGemm(t gguf.Type, p Path) (GemmFunc, bool) {
 	if t == gguf.TypeF16 && p == PathTinyBLAS {
 		return gemmTinyF16AVX2, true
 	}
+	if t == gguf.TypeQ8_0 && p == PathTinyBLAS {
+		return gemmTinyQ8_0AVX2, true
+	}
 	return nil, false
 }

@@ -429,3 +429,108 @@ g40x8done:
 	VMOVUPS      X2, 16(AX)
 	VZEROUPPER
 	RET
+
+// Q8_0_ROWX2 is Q8_0_ROW for weight row r at R+DX against two activation blocks (Y8, Y9 =
+// quants; Y15 = words of 1): |w| is shared, and each output gets exactly Q8_0_ROW's steps
+// (same int32 lanes, then one fused multiply-add by dw*dx into its own accumulator). The
+// eight dw*dx of a block are computed together beforehand and stored at 0(SP) (act 0,
+// rows 0..3) and 16(SP) (act 1); broadcasting one from memory is a load, no arithmetic.
+// Y10, Y13, Y14 are scratch.
+#define Q8_0_ROWX2(R, r, accA, accB) \
+	VMOVDQU      2(R)(DX*1), Y10;     \
+	VPSIGNB      Y10, Y10, Y13;       \
+	VPSIGNB      Y10, Y8, Y14;        \
+	VPSIGNB      Y10, Y9, Y10;        \
+	VPMADDUBSW   Y14, Y13, Y14;       \
+	VPMADDUBSW   Y10, Y13, Y10;       \
+	VPMADDWD     Y15, Y14, Y14;       \
+	VPMADDWD     Y15, Y10, Y10;       \
+	VCVTDQ2PS    Y14, Y14;            \
+	VCVTDQ2PS    Y10, Y10;            \
+	VBROADCASTSS (4*r)(SP), Y13;      \
+	VFMADD231PS  Y13, Y14, accA;      \
+	VBROADCASTSS (16+4*r)(SP), Y13;   \
+	VFMADD231PS  Y13, Y10, accB
+
+// func tinyQ8_0x4x2AVX2(dst *float32, dstStride int, w *byte, rowStride int, x *byte, xStride int, nBlocks int)
+// tinyBLAS's Q8_0 dot product (dotQ8_0AVX2's steps) for four weight rows by two
+// activation rows: each of the eight outputs has its own 8-lane accumulator, block after
+// block, then hsum. dst[0..3] are activation row 0's outputs, dst[dstStride..+3] row 1's.
+TEXT ·tinyQ8_0x4x2AVX2(SB), NOSPLIT, $32-56
+	MOVQ   w+16(FP), SI
+	MOVQ   rowStride+24(FP), BX
+	MOVQ   x+32(FP), DI
+	MOVQ   xStride+40(FP), R11
+	MOVQ   nBlocks+48(FP), CX
+	LEAQ   (SI)(BX*1), R8
+	LEAQ   (R8)(BX*1), R9
+	LEAQ   (R9)(BX*1), R10
+	ADDQ   DI, R11
+	XORQ   DX, DX // byte offset into every row, weights and activations alike
+	BCAST32($0x00010001, X15, Y15)
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	TESTQ  CX, CX
+	JEQ    tq80x4x2done
+
+tq80x4x2loop:
+	// The four rows' scales as one vector of f16 (row r in word r), to float32, times
+	// each activation's scale: lanes 0..3 dw[r]*dx0, lanes 4..7 dw[r]*dx1.
+	MOVWQZX      (SI)(DX*1), AX
+	MOVWQZX      (R8)(DX*1), BX
+	SHLQ         $16, BX
+	ORQ          BX, AX
+	MOVWQZX      (R9)(DX*1), BX
+	SHLQ         $32, BX
+	ORQ          BX, AX
+	MOVWQZX      (R10)(DX*1), BX
+	SHLQ         $48, BX
+	ORQ          BX, AX
+	VMOVQ        AX, X10
+	VCVTPH2PS    X10, X10
+	VPBROADCASTW (DI)(DX*1), X11
+	VCVTPH2PS    X11, X11
+	VPBROADCASTW (R11)(DX*1), X12
+	VCVTPH2PS    X12, X12
+	VMULPS       X11, X10, X11
+	VMULPS       X12, X10, X12
+	VINSERTF128  $1, X12, Y11, Y11
+	VMOVUPS      Y11, (SP)
+	VMOVDQU      2(DI)(DX*1), Y8
+	VMOVDQU      2(R11)(DX*1), Y9
+	Q8_0_ROWX2(SI, 0, Y0, Y4)
+	Q8_0_ROWX2(R8, 1, Y1, Y5)
+	Q8_0_ROWX2(R9, 2, Y2, Y6)
+	Q8_0_ROWX2(R10, 3, Y3, Y7)
+	ADDQ         $34, DX
+	DECQ         CX
+	JNZ          tq80x4x2loop
+
+tq80x4x2done:
+	MOVQ   dst+0(FP), AX
+	MOVQ   dstStride+8(FP), BX
+	LEAQ   (AX)(BX*4), BX
+	HSUM8(Y0, X0, X8)
+	HSUM8(Y1, X1, X8)
+	HSUM8(Y2, X2, X8)
+	HSUM8(Y3, X3, X8)
+	HSUM8(Y4, X4, X8)
+	HSUM8(Y5, X5, X8)
+	HSUM8(Y6, X6, X8)
+	HSUM8(Y7, X7, X8)
+	VMOVSS X0, (AX)
+	VMOVSS X1, 4(AX)
+	VMOVSS X2, 8(AX)
+	VMOVSS X3, 12(AX)
+	VMOVSS X4, (BX)
+	VMOVSS X5, 4(BX)
+	VMOVSS X6, 8(BX)
+	VMOVSS X7, 12(BX)
+	VZEROUPPER
+	RET
