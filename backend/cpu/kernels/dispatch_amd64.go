@@ -116,64 +116,51 @@ func matGemvQ4_0AVX2(dst []float32, w []byte, rowStride int, x []byte, nBlocks i
 //go:noescape
 func tinyF16x4x2AVX2(dst *float32, dstStride int, w *byte, rowStride int, x *byte, xStride int, n int)
 
-// gemmTinyF16AVX2 is tinyBLAS's F16 path over a tile: four weight rows by two activation
-// rows per call, the rows and activations left over one output at a time. The activation
-// pair is the outer loop, so its two rows stay in L1 while the weight tile is swept.
+// gemmTinyF16AVX2 is tinyBLAS's F16 path over a tile (tinyF16x4x2AVX2).
 func gemmTinyF16AVX2(dst []float32, dstStride int, w []byte, rowStride, rows int, x []byte, xStride, nx, n int) {
-	if rows <= 0 || nx <= 0 || n < 8 {
-		for i := range nx {
-			for r := range rows {
-				dst[i*dstStride+r] = 0
-			}
-		}
+	if rows <= 0 || nx <= 0 {
+		return
+	}
+	if n < 8 {
+		zeroTile(dst, dstStride, rows, nx)
 		return
 	}
 	_, _ = w[(rows-1)*rowStride+2*n-1], x[(nx-1)*xStride+2*n-1]
-	_ = dst[(nx-1)*dstStride+rows-1]
-	r4 := rows &^ 3
-	i := 0
-	if r4 > 0 {
-		for ; i+2 <= nx; i += 2 {
-			for r := 0; r < r4; r += 4 {
-				tinyF16x4x2AVX2(&dst[i*dstStride+r], dstStride, &w[r*rowStride], rowStride, &x[i*xStride], xStride, n)
-			}
-		}
-	}
-	for k := range nx {
-		lo := r4
-		if k >= i {
-			lo = 0
-		}
-		for r := lo; r < rows; r++ {
-			dst[k*dstStride+r] = tinyF16AVX2(&w[r*rowStride], &x[k*xStride], n)
-		}
-	}
+	tile4x2(dst, dstStride, w, rowStride, rows, x, xStride, nx, n, tinyF16x4x2AVX2, tinyF16AVX2)
 }
 
 //go:noescape
 func tinyQ8_0x4x2AVX2(dst *float32, dstStride int, w *byte, rowStride int, x *byte, xStride int, nBlocks int)
 
-// gemmTinyQ8_0AVX2 is tinyBLAS's Q8_0 path over a tile: four weight rows by two
-// activation rows per call (tinyQ8_0x4x2AVX2, dotQ8_0AVX2's arithmetic per output), the
-// rows and activations left over one output at a time. The activation pair is the outer
-// loop, so its two rows stay in L1 while the weight tile is swept.
+// gemmTinyQ8_0AVX2 is tinyBLAS's Q8_0 path over a tile (tinyQ8_0x4x2AVX2, dotQ8_0AVX2's
+// arithmetic per output).
 func gemmTinyQ8_0AVX2(dst []float32, dstStride int, w []byte, rowStride, rows int, x []byte, xStride, nx, nBlocks int) {
-	if rows <= 0 || nx <= 0 || nBlocks <= 0 {
-		for i := range nx {
-			for r := range rows {
-				dst[i*dstStride+r] = 0
-			}
-		}
+	if rows <= 0 || nx <= 0 {
+		return
+	}
+	if nBlocks <= 0 {
+		zeroTile(dst, dstStride, rows, nx)
 		return
 	}
 	_, _ = w[(rows-1)*rowStride+nBlocks*q8_0Bytes-1], x[(nx-1)*xStride+nBlocks*q8_0Bytes-1]
+	tile4x2(dst, dstStride, w, rowStride, rows, x, xStride, nx, nBlocks, tinyQ8_0x4x2AVX2, dotQ8_0AVX2)
+}
+
+// tile4x2 drives a 4-weight-row × 2-activation-row kernel over a tile, the rows and
+// activations left over one output at a time with the matching one-output kernel
+// (same arithmetic per output, so the result does not depend on the tiling). The
+// activation pair is the outer loop, so its two rows stay in L1 while the weight tile is
+// swept. The caller has checked that w and x hold the tile.
+func tile4x2(dst []float32, dstStride int, w []byte, rowStride, rows int, x []byte, xStride, nx, n int,
+	k4x2 func(dst *float32, dstStride int, w *byte, rowStride int, x *byte, xStride int, n int),
+	k1 func(w, x *byte, n int) float32) {
 	_ = dst[(nx-1)*dstStride+rows-1]
 	r4 := rows &^ 3
 	i := 0
 	if r4 > 0 {
 		for ; i+2 <= nx; i += 2 {
 			for r := 0; r < r4; r += 4 {
-				tinyQ8_0x4x2AVX2(&dst[i*dstStride+r], dstStride, &w[r*rowStride], rowStride, &x[i*xStride], xStride, nBlocks)
+				k4x2(&dst[i*dstStride+r], dstStride, &w[r*rowStride], rowStride, &x[i*xStride], xStride, n)
 			}
 		}
 	}
@@ -183,7 +170,16 @@ func gemmTinyQ8_0AVX2(dst []float32, dstStride int, w []byte, rowStride, rows in
 			lo = 0
 		}
 		for r := lo; r < rows; r++ {
-			dst[k*dstStride+r] = dotQ8_0AVX2(&w[r*rowStride], &x[k*xStride], nBlocks)
+			dst[k*dstStride+r] = k1(&w[r*rowStride], &x[k*xStride], n)
+		}
+	}
+}
+
+// zeroTile clears a tile whose dot products are empty.
+func zeroTile(dst []float32, dstStride, rows, nx int) {
+	for i := range nx {
+		for r := range rows {
+			dst[i*dstStride+r] = 0
 		}
 	}
 }
