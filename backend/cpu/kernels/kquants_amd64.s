@@ -1,14 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
-
-#define HSUM8(Y, X, T) \
-	VEXTRACTF128 $1, Y, T; \
-	VADDPS       T, X, X;  \
-	VMOVHLPS     X, X, T;  \
-	VADDPS       T, X, X;  \
-	VMOVSHDUP    X, T;     \
-	VADDSS       T, X, X
+#include "macros_amd64.h"
 
 #define BCAST32(c, X, Y) \
 	MOVL         c, AX; \

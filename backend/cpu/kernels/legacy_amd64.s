@@ -1,14 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
-
-#define HSUM8(Y, X, T) \
-	VEXTRACTF128 $1, Y, T; \
-	VADDPS       T, X, X;  \
-	VMOVHLPS     X, X, T;  \
-	VADDPS       T, X, X;  \
-	VMOVSHDUP    X, T;     \
-	VADDSS       T, X, X
+#include "macros_amd64.h"
 
 // BCAST32 fills every byte of Y with the byte c (X is Y's low half).
 #define BCAST32(c, X, Y) \
@@ -513,24 +506,6 @@ tq80x4x2loop:
 	JNZ          tq80x4x2loop
 
 tq80x4x2done:
-	MOVQ   dst+0(FP), AX
-	MOVQ   dstStride+8(FP), BX
-	LEAQ   (AX)(BX*4), BX
-	HSUM8(Y0, X0, X8)
-	HSUM8(Y1, X1, X8)
-	HSUM8(Y2, X2, X8)
-	HSUM8(Y3, X3, X8)
-	HSUM8(Y4, X4, X8)
-	HSUM8(Y5, X5, X8)
-	HSUM8(Y6, X6, X8)
-	HSUM8(Y7, X7, X8)
-	VMOVSS X0, (AX)
-	VMOVSS X1, 4(AX)
-	VMOVSS X2, 8(AX)
-	VMOVSS X3, 12(AX)
-	VMOVSS X4, (BX)
-	VMOVSS X5, 4(BX)
-	VMOVSS X6, 8(BX)
-	VMOVSS X7, 12(BX)
+	STORE4X2
 	VZEROUPPER
 	RET
