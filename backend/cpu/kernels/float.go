@@ -182,23 +182,17 @@ func DotBF16(w, x []byte, n int) float32 {
 
 // MatVecF32 is the multi-row form of DotF32Bytes (see MatVecFunc).
 func MatVecF32(dst []float32, w []byte, rowStride int, x []byte, n int) {
-	for r := range dst {
-		dst[r] = DotF32Bytes(w[r*rowStride:], x, n)
-	}
+	eachRow(dst, w, rowStride, x, n, DotF32Bytes)
 }
 
 // MatVecF16 is the multi-row form of DotF16 (see MatVecFunc).
 func MatVecF16(dst []float32, w []byte, rowStride int, x []byte, n int) {
-	for r := range dst {
-		dst[r] = DotF16(w[r*rowStride:], x, n)
-	}
+	eachRow(dst, w, rowStride, x, n, DotF16)
 }
 
 // MatVecBF16 is the multi-row form of DotBF16 (see MatVecFunc).
 func MatVecBF16(dst []float32, w []byte, rowStride int, x []byte, n int) {
-	for r := range dst {
-		dst[r] = DotBF16(w[r*rowStride:], x, n)
-	}
+	eachRow(dst, w, rowStride, x, n, DotBF16)
 }
 
 // MatTinyF32 is the multi-row form of TinyDotF32Bytes (see MatVecFunc).

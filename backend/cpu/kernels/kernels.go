@@ -203,3 +203,11 @@ func PathKernel(t gguf.Type, p Path) (MatVecFunc, bool) {
 	}
 	return nil, false
 }
+
+// eachRow is the multi-row form of a one-row dot product without a multi-row kernel:
+// dst[r] = dot(w[r*rowStride:], x, n).
+func eachRow(dst []float32, w []byte, rowStride int, x []byte, n int, dot func(w, x []byte, n int) float32) {
+	for r := range dst {
+		dst[r] = dot(w[r*rowStride:], x, n)
+	}
+}

@@ -165,9 +165,7 @@ func dotQ4_KGo(w, x []byte, nBlocks int) float32 {
 
 // MatVecQ4_K is the multi-row form of DotQ4_K (see MatVecFunc).
 func MatVecQ4_K(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
-	for r := range dst {
-		dst[r] = DotQ4_K(w[r*rowStride:], x, nBlocks)
-	}
+	eachRow(dst, w, rowStride, x, nBlocks, DotQ4_K)
 }
 
 // DotQ5_K returns the dot product of nBlocks Q5_K blocks with nBlocks Q8_K blocks. The
@@ -242,9 +240,7 @@ func dotQ6_KGo(w, x []byte, nBlocks int) float32 {
 
 // MatVecQ6_K is the multi-row form of DotQ6_K (see MatVecFunc).
 func MatVecQ6_K(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
-	for r := range dst {
-		dst[r] = DotQ6_K(w[r*rowStride:], x, nBlocks)
-	}
+	eachRow(dst, w, rowStride, x, nBlocks, DotQ6_K)
 }
 
 // DotIQ4_XS returns the dot product of nBlocks IQ4_XS blocks with nBlocks Q8_K blocks.
@@ -275,28 +271,20 @@ func DotIQ4_XS(w, x []byte, nBlocks int) float32 {
 
 // MatVecQ2_K is the multi-row form of DotQ2_K (see MatVecFunc).
 func MatVecQ2_K(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
-	for r := range dst {
-		dst[r] = DotQ2_K(w[r*rowStride:], x, nBlocks)
-	}
+	eachRow(dst, w, rowStride, x, nBlocks, DotQ2_K)
 }
 
 // MatVecQ3_K is the multi-row form of DotQ3_K (see MatVecFunc).
 func MatVecQ3_K(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
-	for r := range dst {
-		dst[r] = DotQ3_K(w[r*rowStride:], x, nBlocks)
-	}
+	eachRow(dst, w, rowStride, x, nBlocks, DotQ3_K)
 }
 
 // MatVecQ5_K is the multi-row form of DotQ5_K (see MatVecFunc).
 func MatVecQ5_K(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
-	for r := range dst {
-		dst[r] = DotQ5_K(w[r*rowStride:], x, nBlocks)
-	}
+	eachRow(dst, w, rowStride, x, nBlocks, DotQ5_K)
 }
 
 // MatVecIQ4_XS is the multi-row form of DotIQ4_XS (see MatVecFunc).
 func MatVecIQ4_XS(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
-	for r := range dst {
-		dst[r] = DotIQ4_XS(w[r*rowStride:], x, nBlocks)
-	}
+	eachRow(dst, w, rowStride, x, nBlocks, DotIQ4_XS)
 }

@@ -163,9 +163,7 @@ func DotQ4_1(w, x []byte, nBlocks int) float32 {
 
 // MatVecQ4_1 is the multi-row form of DotQ4_1 (see MatVecFunc).
 func MatVecQ4_1(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
-	for r := range dst {
-		dst[r] = DotQ4_1(w[r*rowStride:], x, nBlocks)
-	}
+	eachRow(dst, w, rowStride, x, nBlocks, DotQ4_1)
 }
 
 // DotQ5_0 returns the dot product of nBlocks Q5_0 blocks with nBlocks Q8_0 blocks.
@@ -173,9 +171,7 @@ func DotQ5_0(w, x []byte, nBlocks int) float32 { return dotL8(w, x, nBlocks, q5_
 
 // MatVecQ5_0 is the multi-row form of DotQ5_0 (see MatVecFunc).
 func MatVecQ5_0(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
-	for r := range dst {
-		dst[r] = DotQ5_0(w[r*rowStride:], x, nBlocks)
-	}
+	eachRow(dst, w, rowStride, x, nBlocks, DotQ5_0)
 }
 
 // DotQ5_1 returns the dot product of nBlocks Q5_1 blocks with nBlocks Q8_1 blocks.
@@ -185,9 +181,7 @@ func DotQ5_1(w, x []byte, nBlocks int) float32 {
 
 // MatVecQ5_1 is the multi-row form of DotQ5_1 (see MatVecFunc).
 func MatVecQ5_1(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
-	for r := range dst {
-		dst[r] = DotQ5_1(w[r*rowStride:], x, nBlocks)
-	}
+	eachRow(dst, w, rowStride, x, nBlocks, DotQ5_1)
 }
 
 // DotQ8_0 returns the dot product of nBlocks Q8_0 blocks with nBlocks Q8_0 blocks.
@@ -265,9 +259,7 @@ func DotIQ4_NL(w, x []byte, nBlocks int) float32 {
 
 // MatVecIQ4_NL is the multi-row form of DotIQ4_NL (see MatVecFunc).
 func MatVecIQ4_NL(dst []float32, w []byte, rowStride int, x []byte, nBlocks int) {
-	for r := range dst {
-		dst[r] = DotIQ4_NL(w[r*rowStride:], x, nBlocks)
-	}
+	eachRow(dst, w, rowStride, x, nBlocks, DotIQ4_NL)
 }
 
 // tinyIQ4_NL is tinyBLAS_Q0_AVX's IQ4_NL dot product (one accumulator).
